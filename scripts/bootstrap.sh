@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Idempotent set-up shared by scripts/demo.sh and scripts/test.sh: a venv with the pinned Python
+# packages, and (with --node) the npm packages. Needs only the package registries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(cat pyproject.toml requirements-inference.txt 2>/dev/null | sha256sum | cut -c1-16)
+if [[ ! -f $stamp ]]; then
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  if [[ -f requirements-inference.txt ]]; then
+    .venv/bin/python -m pip install -q -r requirements-inference.txt
+  fi
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+if [[ " $* " == *" --node "* ]]; then
+  if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi
+echo "bootstrap: ready ($ROOT)" >&2

@@ -1,0 +1,1 @@
+"""The pygls language server: a thin layer turning core calls into LSP traffic."""

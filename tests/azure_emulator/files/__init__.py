@@ -1,0 +1,12 @@
+"""Azure Files data plane (path-style account URLs: https://127.0.0.1:PORT/{account}/{share}/...)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.azure_emulator.server import Emulator
+
+
+def register(emulator: Emulator) -> None:
+    """Add Azure Files routes to ``emulator.file_router``."""

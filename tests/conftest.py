@@ -1,0 +1,68 @@
+"""Shared fixtures: a running Azure emulator and an environment that points real Azure SDKs at it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.azure_emulator.server import Emulator, EmulatorThread
+
+REPO = Path(__file__).resolve().parent.parent
+FAKE_AZ_DIR = REPO / "tests" / "azure_emulator" / "fake_az"
+AZURE_REFERENCE = REPO.parent / "shared" / "azure-reference"
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Emulator]:
+    """A fresh emulator per test, running on its own thread; stopped afterwards."""
+    runner = EmulatorThread(Emulator(tmp_path / "emulator"))
+    emu = runner.start()
+    emu.runner = runner  # type: ignore[attr-defined]  # lets tests run coroutines on its loop
+    try:
+        yield emu
+    finally:
+        runner.stop()
+
+
+def emulator_env(emu: Emulator) -> dict[str, str]:
+    """Environment a user of a sovereign cloud would set, pointed at the emulator.
+
+    Tokens come from the real AzureCliCredential running the ``az`` stand-in; no credential
+    may probe the managed-identity endpoint (169.254.169.254 is off limits here).
+    """
+    return {
+        "AZURE_RESOURCE_MANAGER_ENDPOINT": emu.arm_url,
+        "REQUESTS_CA_BUNDLE": str(emu.ca_path),
+        "SSL_CERT_FILE": str(emu.ca_path),
+        "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential",
+        "PATH": f"{FAKE_AZ_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
+@pytest.fixture
+def azure_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Applies :func:`emulator_env` to this process for the test; returns it (for subprocesses)."""
+    env = emulator_env(emulator)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    for key in (
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_TENANT_ID",
+        "IDENTITY_ENDPOINT",
+        "MSI_ENDPOINT",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    return env
+
+
+@pytest.fixture
+def azure_reference() -> Path:
+    if not AZURE_REFERENCE.is_dir():
+        pytest.fail(
+            f"Azure reference data not found at {AZURE_REFERENCE} (expected ../shared/azure-reference beside the repo)"
+        )
+    return AZURE_REFERENCE
