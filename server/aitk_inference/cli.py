@@ -1,10 +1,342 @@
-"""Command-line interface (thin layer over ``aitk_inference.core``)."""
+"""Command-line interface (thin layer over ``aitk_inference.core``).
+
+``aitk-inference provision|deploy|status|serve``. Progress goes to stderr, results to stdout;
+errors are one paragraph (message + what to do), with the traceback only under ``--debug``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import signal
 import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from aitk_inference.core.errors import AitkError, OperationCancelled
+from aitk_inference.core.reporting import (
+    CREATE_NEW,
+    CancellationToken,
+    Choice,
+    NonInteractivePrompter,
+    Prompter,
+)
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+class ConsoleProgress:
+    """Step lines on stderr; on a terminal, repeated reports of one step redraw a single bar line."""
+
+    def __init__(self, stream: TextIO = sys.stderr, *, debug: bool = False) -> None:
+        self.stream = stream
+        self.debug = debug
+        self.tty = stream.isatty()
+        self._last_message: str | None = None
+        self._last_bucket = -1
+        self._bar_open = False
+
+    def _end_bar(self) -> None:
+        if self._bar_open:
+            self.stream.write("\n")
+            self._bar_open = False
+
+    def report(self, message: str, percentage: float | None = None) -> None:
+        pct = "" if percentage is None else f"[{percentage:5.1f}%] "
+        if self.tty and percentage is not None:
+            filled = int(max(0.0, min(100.0, percentage)) / 100 * 30)
+            self.stream.write(
+                f"\r[{'#' * filled}{'.' * (30 - filled)}] {percentage:5.1f}% {message[:70]:<70}"
+            )
+            self.stream.flush()
+            self._bar_open = True
+            return
+        # Not a terminal: one line per new step, plus one per 10% of a long step.
+        bucket = -1 if percentage is None else int(percentage // 10)
+        if message != self._last_message or bucket != self._last_bucket:
+            self._end_bar()
+            self.stream.write(f"{pct}{message}\n")
+            self.stream.flush()
+        self._last_message, self._last_bucket = message, bucket
+
+    def log(self, message: str, level: str = "info") -> None:
+        if level == "debug" and not self.debug:
+            return
+        self._end_bar()
+        prefix = "" if level == "info" else f"{level}: "
+        self.stream.write(f"{prefix}{message}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self._end_bar()
+
+
+class ConsolePrompter:
+    """Asks on the terminal (numbered choices); ``assume_yes`` answers confirmations with yes."""
+
+    def __init__(self, *, assume_yes: bool, stream: TextIO = sys.stderr) -> None:
+        self.assume_yes = assume_yes
+        self.stream = stream
+
+    async def _ask(self, prompt: str) -> str | None:
+        self.stream.write(prompt)
+        self.stream.flush()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        return line.strip() if line else None
+
+    async def pick(
+        self,
+        title: str,
+        items: Sequence[Choice],
+        *,
+        placeholder: str | None = None,
+        create_new_label: str | None = None,
+    ) -> str | None:
+        options: list[tuple[str, str]] = [
+            (item.label + (f"  ({item.description})" if item.description else ""), item.value)
+            for item in items
+        ]
+        if create_new_label:
+            options.append((create_new_label, CREATE_NEW))
+        if not options:
+            return None
+        self.stream.write(f"{title}\n")
+        for number, (label, _value) in enumerate(options, 1):
+            self.stream.write(f"  {number}. {label}\n")
+        while True:
+            answer = await self._ask(f"{placeholder or 'Choose a number'} (empty to cancel): ")
+            if not answer:
+                return None
+            if answer.isdigit() and 1 <= int(answer) <= len(options):
+                return options[int(answer) - 1][1]
+            self.stream.write(f"Please enter a number from 1 to {len(options)}.\n")
+
+    async def input(
+        self, title: str, *, placeholder: str | None = None, value: str | None = None
+    ) -> str | None:
+        default = f" [{value}]" if value else ""
+        answer = await self._ask(f"{title}{default}: ")
+        if answer is None:
+            return None
+        return answer or value
+
+    async def confirm(self, message: str) -> bool:
+        if self.assume_yes:
+            return True
+        answer = await self._ask(f"{message} [y/N]: ")
+        return (answer or "").lower() in ("y", "yes")
+
+
+class AssumeYesPrompter(NonInteractivePrompter):
+    """No terminal to ask on: questions are errors naming the argument to pass; confirmations need --yes."""
+
+    def __init__(self, assume_yes: bool) -> None:
+        self.assume_yes = assume_yes
+
+    async def pick(
+        self,
+        title: str,
+        items: Sequence[Choice],
+        *,
+        placeholder: str | None = None,
+        create_new_label: str | None = None,
+    ) -> str | None:
+        raise AitkError(
+            f"{title}: nothing given and no terminal to ask on.",
+            hint="Pass --subscription and --resource-group (or fill infra/finetuning.config.json).",
+        )
+
+    async def input(
+        self, title: str, *, placeholder: str | None = None, value: str | None = None
+    ) -> str | None:
+        raise AitkError(
+            f"{title}: nothing given and no terminal to ask on.",
+            hint="Pass --subscription and --resource-group (or fill infra/finetuning.config.json).",
+        )
+
+    async def confirm(self, message: str) -> bool:
+        if not self.assume_yes:
+            raise AitkError(f"{message} No terminal to confirm on.", hint="Pass --yes to go ahead.")
+        return True
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aitk-inference",
+        description="Provision Azure Container Apps for a fine-tuned model, deploy the project to it, check its status.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--project", type=Path, default=Path.cwd(), help="project folder (holds infra/); default: ."
+    )
+    common.add_argument(
+        "--arm-endpoint",
+        help="Azure Resource Manager endpoint (sovereign clouds); default: $AZURE_RESOURCE_MANAGER_ENDPOINT or public Azure",
+    )
+    common.add_argument("--debug", action="store_true", help="show debug logs and tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    prov = sub.add_parser(
+        "provision", parents=[common], help="create the Azure resources and write infra/inference.config.json"
+    )
+    prov.add_argument(
+        "--subscription", help="subscription ID (default: infra/finetuning.config.json, else ask)"
+    )
+    prov.add_argument(
+        "--resource-group", help="resource group name (default: infra/finetuning.config.json, else ask)"
+    )
+    prov.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    dep = sub.add_parser(
+        "deploy", parents=[common], help="upload the project, restart the app, wait until it answers"
+    )
+    dep.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    dep.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds to wait for the app to answer (default 900)"
+    )
+    sub.add_parser(
+        "status", parents=[common], help="show the app, its revisions and whether the endpoint answers"
+    )
+    serve = sub.add_parser(
+        "serve", help="run the language server for the VS Code extension (JSON-RPC over stdio)"
+    )
+    serve.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def _prompter(args: argparse.Namespace) -> Prompter:
+    assume_yes = bool(getattr(args, "yes", False))
+    if sys.stdin.isatty():
+        return ConsolePrompter(assume_yes=assume_yes)
+    return AssumeYesPrompter(assume_yes)
+
+
+async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, cancel: CancellationToken) -> int:
+    from aitk_inference.core.azure_clients import default_credential
+    from aitk_inference.core.cloud import Cloud
+
+    cloud = Cloud.from_env(args.arm_endpoint)
+    credential = default_credential()
+    try:
+        if args.command == "provision":
+            from aitk_inference.core.provision import provision
+
+            config = await provision(
+                args.project,
+                credential,
+                cloud=cloud,
+                progress=progress,
+                prompter=_prompter(args),
+                cancel=cancel,
+                subscription_id=args.subscription,
+                resource_group=args.resource_group,
+            )
+            progress.close()
+            print(f"Provisioned. Endpoint: https://{config.get('ACA_APP_ENDPOINT')}")
+        elif args.command == "deploy":
+            from aitk_inference.core.deploy import deploy
+
+            result = await deploy(
+                args.project,
+                credential,
+                cloud=cloud,
+                progress=progress,
+                cancel=cancel,
+                readiness_timeout=args.timeout,
+            )
+            progress.close()
+            print(f"Deployed. Endpoint: {result.endpoint_url}")
+        else:
+            from aitk_inference.core.status import status
+
+            report = await status(args.project, credential, cloud=cloud, progress=progress)
+            progress.close()
+            for line in report.lines():
+                print(line)
+    finally:
+        await credential.close()
+    return 0
+
+
+async def _with_interrupt(
+    work: Callable[[CancellationToken], Awaitable[int]], progress: ConsoleProgress
+) -> int:
+    """First Ctrl-C cancels at the next safe point (share and config stay consistent); a second one
+    stops at once."""
+    cancel = CancellationToken()
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def on_interrupt() -> None:
+        if cancel.cancelled and task is not None:
+            task.cancel()
+            return
+        progress.log("Cancelling at the next safe point (press Ctrl-C again to stop at once)…", "warning")
+        cancel.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    except (NotImplementedError, RuntimeError):  # e.g. Windows: fall back to KeyboardInterrupt
+        pass
+    try:
+        return await work(cancel)
+    finally:
+        try:
+            loop.remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import importlib
+
+    try:
+        lsp_server = importlib.import_module("aitk_inference.lsp.server")
+    except ImportError as err:
+        print(f"aitk-inference serve: the language server is not available ({err}).", file=sys.stderr)
+        return EXIT_FAILED
+    serve: Callable[[], Any] | None = getattr(lsp_server, "serve", None)
+    if serve is None:
+        print("aitk-inference serve: aitk_inference.lsp.server has no serve() function.", file=sys.stderr)
+        return EXIT_FAILED
+    serve()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("aitk-inference: not implemented yet", file=sys.stderr)
-    return 2
+    args = make_parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    progress = ConsoleProgress(debug=args.debug)
+    started = time.monotonic()
+    try:
+        rc = asyncio.run(_with_interrupt(lambda cancel: _run_command(args, progress, cancel), progress))
+    except OperationCancelled as err:
+        progress.close()
+        print(f"aitk-inference {args.command}: {err}", file=sys.stderr)
+        return EXIT_CANCELLED
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        progress.close()
+        print(f"aitk-inference {args.command}: interrupted.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except AitkError as err:
+        progress.close()
+        if args.debug:
+            traceback.print_exc()
+        print(f"aitk-inference {args.command} failed: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as err:  # a bug: still one paragraph, the traceback only under --debug
+        progress.close()
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"aitk-inference {args.command} failed unexpectedly: {type(err).__name__}: {err} "
+            "(run again with --debug for details).",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    progress.log(f"Done in {time.monotonic() - started:.1f}s.", "debug")
+    return rc

@@ -1,0 +1,92 @@
+"""Azure SDK client factories: the cloud's ARM endpoint and token scope, the user's CA bundle,
+and retry settings for transient failures (429/5xx/dropped connections, honouring Retry-After)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from aitk_inference.core.cloud import Cloud
+
+if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
+    from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
+    from azure.mgmt.resource.deployments.aio import DeploymentsMgmtClient
+    from azure.mgmt.resource.resources.aio import ResourceManagementClient
+    from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
+    from azure.mgmt.storage.aio import StorageManagementClient
+
+# azure-core's RetryPolicy retries 408/429/500/502/503/504 and connection errors, and waits what
+# Retry-After says; these bound the total wait to a couple of minutes rather than the default ten tries.
+RETRY_SETTINGS: dict[str, Any] = {
+    "retry_total": 6,
+    "retry_backoff_factor": 0.8,
+    "retry_backoff_max": 30,
+}
+
+
+def ca_bundle() -> str | None:
+    """The CA bundle users configure for Python HTTPS clients. aiohttp (azure-core's async transport)
+    only honours SSL_CERT_FILE implicitly, through OpenSSL; REQUESTS_CA_BUNDLE needs passing on."""
+    for var in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):
+        value = os.environ.get(var)
+        if value and os.path.isfile(value):
+            return value
+    return None
+
+
+def transport_settings() -> dict[str, Any]:
+    settings: dict[str, Any] = dict(RETRY_SETTINGS)
+    bundle = ca_bundle()
+    if bundle:
+        settings["connection_verify"] = bundle
+    return settings
+
+
+def _mgmt_kwargs(cloud: Cloud) -> dict[str, Any]:
+    return {"base_url": cloud.arm_endpoint, "credential_scopes": [cloud.arm_scope], **transport_settings()}
+
+
+def subscription_client(credential: AsyncTokenCredential, cloud: Cloud) -> SubscriptionClient:
+    from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
+
+    return SubscriptionClient(credential, **_mgmt_kwargs(cloud))
+
+
+def resource_client(
+    credential: AsyncTokenCredential, subscription_id: str, cloud: Cloud
+) -> ResourceManagementClient:
+    from azure.mgmt.resource.resources.aio import ResourceManagementClient
+
+    return ResourceManagementClient(credential, subscription_id, **_mgmt_kwargs(cloud))
+
+
+def deployments_client(
+    credential: AsyncTokenCredential, subscription_id: str, cloud: Cloud
+) -> DeploymentsMgmtClient:
+    from azure.mgmt.resource.deployments.aio import DeploymentsMgmtClient
+
+    return DeploymentsMgmtClient(credential, subscription_id, **_mgmt_kwargs(cloud))
+
+
+def container_apps_client(
+    credential: AsyncTokenCredential, subscription_id: str, cloud: Cloud
+) -> ContainerAppsAPIClient:
+    from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
+
+    return ContainerAppsAPIClient(credential, subscription_id, **_mgmt_kwargs(cloud))
+
+
+def storage_client(
+    credential: AsyncTokenCredential, subscription_id: str, cloud: Cloud
+) -> StorageManagementClient:
+    from azure.mgmt.storage.aio import StorageManagementClient
+
+    return StorageManagementClient(credential, subscription_id, **_mgmt_kwargs(cloud))
+
+
+def default_credential() -> AsyncTokenCredential:
+    """``DefaultAzureCredential`` (honours AZURE_TOKEN_CREDENTIALS, e.g. ``AzureCliCredential``)."""
+    from azure.identity.aio import DefaultAzureCredential
+
+    return DefaultAzureCredential()

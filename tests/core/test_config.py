@@ -1,0 +1,195 @@
+"""Config files and parameter validation: every bad input gives a clear error before any Azure call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aitk_inference.core.config import (
+    CONFIG_KEYS,
+    ProjectPaths,
+    check_project,
+    read_finetuning_defaults,
+    require_deploy_target,
+    write_inference_config,
+)
+from aitk_inference.core.errors import ConfigError
+from aitk_inference.core.naming import CONTAINER_APP, FILE_SHARE, LOG_ANALYTICS, STORAGE_ACCOUNT
+from aitk_inference.core.parameters import read_parameter_values, validate_parameters
+from aitk_inference.core.template import Template, bicep_sha256, load_template
+
+TEMPLATE: dict[str, Any] = {
+    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+    "contentVersion": "1.0.0.0",
+    "parameters": {
+        "location": {"type": "string", "defaultValue": "[resourceGroup().location]"},
+        "maximumInstanceCount": {"type": "int", "defaultValue": 1, "minValue": 1, "maxValue": 10},
+        "gpuProfileType": {
+            "type": "string",
+            "defaultValue": "Consumption-GPU-NC24-A100",
+            "allowedValues": ["Consumption-GPU-NC24-A100", "Consumption-GPU-NC8as-T4", "NC24-A100"],
+        },
+        "storageAccountName": {"type": "string", "nullable": True},
+        "fileShareName": {"type": "string", "nullable": True},
+        "acaAppName": {"type": "string", "nullable": True},
+        "acaLogAnalyticsName": {"type": "string", "nullable": True},
+    },
+    "resources": [],
+}
+
+
+def make_project(root: Path, params: dict[str, Any] | str | None = None) -> ProjectPaths:
+    paths = ProjectPaths(root)
+    paths.arm_template.parent.mkdir(parents=True)
+    paths.arm_template.write_text(json.dumps(TEMPLATE))
+    if params is not None:
+        text = (
+            params
+            if isinstance(params, str)
+            else json.dumps({"parameters": {k: {"value": v} for k, v in params.items()}})
+        )
+        paths.parameters.write_text(text)
+    return paths
+
+
+def validate(paths: ProjectPaths) -> dict[str, Any]:
+    return validate_parameters(paths.parameters, read_parameter_values(paths), Template(TEMPLATE, "test"))
+
+
+def test_malformed_parameters_json_names_file_line_and_column(tmp_path: Path) -> None:
+    paths = make_project(tmp_path, '{\n  "parameters": {\n    "acaAppName": {"value": "x",}\n  }\n}\n')
+    with pytest.raises(ConfigError) as exc:
+        read_parameter_values(paths)
+    assert str(paths.parameters) in exc.value.message
+    assert "line 3, column" in exc.value.message
+
+
+def test_unknown_parameter_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    paths = make_project(tmp_path, {"acaAppname": "myapp"})
+    with pytest.raises(ConfigError) as exc:
+        validate(paths)
+    assert "'acaAppname'" in exc.value.message
+    assert exc.value.hint is not None and "acaAppName" in exc.value.hint
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expect"),
+    [
+        ("storageAccountName", "My_Storage", "storage account"),
+        ("storageAccountName", "ab", "3-24"),
+        ("storageAccountName", "a" * 25, "3-24"),
+        ("fileShareName", "share--x", "file share"),
+        ("fileShareName", "-share", "file share"),
+        ("acaAppName", "1app", "container app"),
+        ("acaAppName", "app-", "container app"),
+        ("acaAppName", "my--app", "container app"),
+        ("acaAppName", "a" * 33, "2-32"),
+        ("acaLogAnalyticsName", "abc", "4-63"),
+        ("maximumInstanceCount", "3", "type int"),
+        ("maximumInstanceCount", 0, "at least 1"),
+        ("gpuProfileType", "Consumption-GPU-H100", "one of"),
+    ],
+)
+def test_invalid_parameter_values_are_refused(tmp_path: Path, name: str, value: Any, expect: str) -> None:
+    paths = make_project(tmp_path, {name: value})
+    with pytest.raises(ConfigError) as exc:
+        validate(paths)
+    assert f'"{name}"' in exc.value.message and expect in exc.value.message
+
+
+def test_valid_parameters_pass_and_nulls_fall_back_to_defaults(tmp_path: Path) -> None:
+    paths = make_project(
+        tmp_path, {"acaAppName": "my-app-1", "storageAccountName": None, "maximumInstanceCount": 2}
+    )
+    assert validate(paths) == {"acaAppName": "my-app-1", "maximumInstanceCount": 2}
+
+
+def test_parameters_file_without_parameters_object(tmp_path: Path) -> None:
+    paths = make_project(tmp_path, '["not", "parameters"]')
+    with pytest.raises(ConfigError, match="parameters"):
+        read_parameter_values(paths)
+
+
+def test_name_rules_accept_typical_names() -> None:
+    assert STORAGE_ACCOUNT.problem("stabc123def456") is None
+    assert FILE_SHARE.problem("share-abc123") is None
+    assert CONTAINER_APP.problem("aca-inference-abc") is None
+    assert LOG_ANALYTICS.problem("log-Analytics-1") is None
+
+
+def test_config_write_keeps_user_keys_and_is_complete(tmp_path: Path) -> None:
+    paths = make_project(tmp_path)
+    paths.inference_config.write_text(json.dumps({"MY_NOTE": "keep me", "ACA_APP_NAME": "old"}))
+    outputs: dict[str, str | None] = {key: f"v-{key}" for key in CONFIG_KEYS}
+    written = write_inference_config(paths, outputs)
+    on_disk = json.loads(paths.inference_config.read_text())
+    assert on_disk == written
+    assert on_disk["MY_NOTE"] == "keep me"
+    assert all(on_disk[key] == f"v-{key}" for key in CONFIG_KEYS)
+    assert [p.name for p in paths.infra.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_deploy_config_missing_file_suggests_provision(tmp_path: Path) -> None:
+    paths = make_project(tmp_path)
+    with pytest.raises(ConfigError) as exc:
+        require_deploy_target(paths)
+    assert "inference.config.json" in exc.value.message
+    assert exc.value.hint is not None and "Provision" in exc.value.hint
+
+
+@pytest.mark.parametrize("missing", ["ACA_APP_ENDPOINT", "STORAGE_ACCOUNT_NAME"])
+def test_deploy_config_null_or_missing_key_is_named(tmp_path: Path, missing: str) -> None:
+    paths = make_project(tmp_path)
+    data: dict[str, str | None] = {key: "x" for key in CONFIG_KEYS}
+    data[missing] = None
+    paths.inference_config.write_text(json.dumps(data))
+    with pytest.raises(ConfigError) as exc:
+        require_deploy_target(paths)
+    assert missing in exc.value.message and "empty" in exc.value.message
+    del data[missing]
+    paths.inference_config.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=f"{missing} is missing"):
+        require_deploy_target(paths)
+
+
+def test_deploy_config_malformed(tmp_path: Path) -> None:
+    paths = make_project(tmp_path)
+    paths.inference_config.write_text('{"SUBSCRIPTION_ID": }')
+    with pytest.raises(ConfigError, match=r"line 1, column 21"):
+        require_deploy_target(paths)
+
+
+def test_deploy_target_endpoint_url(tmp_path: Path) -> None:
+    paths = make_project(tmp_path)
+    data = {key: "x" for key in CONFIG_KEYS} | {"ACA_APP_ENDPOINT": "app.example.azurecontainerapps.io"}
+    paths.inference_config.write_text(json.dumps(data))
+    assert require_deploy_target(paths).endpoint_url == "https://app.example.azurecontainerapps.io"
+
+
+def test_finetuning_defaults(tmp_path: Path) -> None:
+    paths = make_project(tmp_path)
+    assert read_finetuning_defaults(paths) == (None, None)
+    paths.finetuning_config.write_text(json.dumps({"SUBSCRIPTION_ID": "sub", "RESOURCE_GROUP_NAME": "rg"}))
+    assert read_finetuning_defaults(paths) == ("sub", "rg")
+
+
+def test_project_without_infra_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="infra/"):
+        check_project(tmp_path)
+
+
+async def test_changed_bicep_without_compiler_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no bicep, no az
+    paths = make_project(tmp_path)
+    paths.bicep.write_text("param location string = resourceGroup().location\n")
+    body = dict(TEMPLATE, metadata={"bicepSha256": bicep_sha256(paths.bicep)})
+    paths.arm_template.write_text(json.dumps(body))
+    assert (await load_template(paths)).body["metadata"] == body["metadata"]
+    paths.bicep.write_text("param location string = 'westus3'\n")
+    with pytest.raises(ConfigError) as exc:
+        await load_template(paths)
+    assert "inference.bicep" in exc.value.message
+    assert exc.value.hint is not None and "bicep build" in exc.value.hint
