@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from aitk_inference.core.config import (
     CONFIG_KEYS,
     ProjectPaths,
@@ -181,7 +180,9 @@ def test_project_without_infra_is_refused(tmp_path: Path) -> None:
         check_project(tmp_path)
 
 
-async def test_changed_bicep_without_compiler_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_changed_bicep_without_compiler_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no bicep, no az
     paths = make_project(tmp_path)
     paths.bicep.write_text("param location string = resourceGroup().location\n")
