@@ -1,0 +1,205 @@
+"""Sidecar store for what Azure Files keeps beside the bytes: ids, times, ETags, metadata, content settings.
+
+The bytes live in the share folder (real files and folders); this store lives under
+``emulator.root / "files-meta"`` as one JSON document per share, so the share folder holds only what
+a client uploaded. Entries for paths that appear on disk without one (written by a test or the local
+runtime directly) are synthesised from the file system on first sight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+# FILETIME epoch: Azure's ETags and file times count 100 ns ticks since 1601-01-01.
+_EPOCH_1601 = datetime(1601, 1, 1, tzinfo=UTC)
+_TICKS_TO_UNIX = 116444736000000000
+
+FILE_PERMISSION_KEY = "4010187179898695473*11459378189709739967"
+DIR_PERMISSION_KEY = "17860367565182308406*11459378189709739967"
+
+
+class Clock:
+    """Strictly increasing FILETIME ticks, so every change gets a new ETag even within one tick."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def now(self) -> int:
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns() // 100 + _TICKS_TO_UNIX)
+            return self._last
+
+
+def ticks_from_unix(seconds: float) -> int:
+    return int(seconds * 10_000_000) + _TICKS_TO_UNIX
+
+
+def iso_time(ticks: int) -> str:
+    """``2025-08-11T07:54:02.6158710Z``: seven fractional digits, as Azure Files reports times."""
+    dt = _EPOCH_1601 + timedelta(microseconds=ticks // 10)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ticks % 10_000_000:07d}Z"
+
+
+def http_date(ticks: int) -> str:
+    dt = _EPOCH_1601 + timedelta(microseconds=ticks // 10)
+    return dt.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+def etag(ticks: int) -> str:
+    return f'"0x{ticks:X}"'
+
+
+@dataclass
+class ContentSettings:
+    content_type: str = "application/octet-stream"
+    content_encoding: str | None = None
+    content_language: str | None = None
+    cache_control: str | None = None
+    content_disposition: str | None = None
+    content_md5: str | None = None  # base64, as sent in x-ms-content-md5
+
+
+@dataclass
+class Entry:
+    """One file or directory (``kind`` is "file" or "dir")."""
+
+    kind: str
+    file_id: str
+    created: int
+    last_write: int
+    changed: int
+    modified: int  # drives ETag and Last-Modified
+    metadata: dict[str, str] = field(default_factory=dict)
+    content: ContentSettings = field(default_factory=ContentSettings)
+
+    @property
+    def attributes(self) -> str:
+        return "Directory" if self.kind == "dir" else "Archive"
+
+    @property
+    def permission_key(self) -> str:
+        return DIR_PERMISSION_KEY if self.kind == "dir" else FILE_PERMISSION_KEY
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Entry:
+        data = dict(data)
+        data["content"] = ContentSettings(**data.get("content", {}))
+        return cls(**data)
+
+
+@dataclass
+class ShareProps:
+    created: int
+    modified: int
+    quota: int = 102400
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class ShareMeta:
+    """Entries of one share keyed by relative POSIX path ("" is the root directory)."""
+
+    def __init__(self, path: Path, root_dir: Path, clock: Clock, ids: IdSource) -> None:
+        self.path = path
+        self.root_dir = root_dir
+        self.clock = clock
+        self.ids = ids
+        self.entries: dict[str, Entry] = {}
+        self.props: ShareProps | None = None
+        if path.is_file():
+            raw = json.loads(path.read_text())
+            self.entries = {k: Entry.from_json(v) for k, v in raw.get("entries", {}).items()}
+            if raw.get("share"):
+                self.props = ShareProps(**raw["share"])
+
+    def share_props(self) -> ShareProps:
+        if self.props is None:
+            now = self.clock.now()
+            self.props = ShareProps(created=now, modified=now)
+            self.save()
+        return self.props
+
+    def get(self, rel: str) -> Entry | None:
+        """The entry for ``rel`` if the path exists on disk (creating a missing sidecar entry)."""
+        disk = self.root_dir / rel if rel else self.root_dir
+        if not disk.exists():
+            self.entries.pop(rel, None)
+            return None
+        kind = "dir" if disk.is_dir() else "file"
+        entry = self.entries.get(rel)
+        if entry is None or entry.kind != kind:
+            ticks = ticks_from_unix(disk.stat().st_mtime)
+            entry = Entry(kind, "0" if rel == "" else self.ids.next(), ticks, ticks, ticks, ticks)
+            self.entries[rel] = entry
+            self.save()
+        return entry
+
+    def put(self, rel: str, entry: Entry) -> None:
+        self.entries[rel] = entry
+        self.save()
+
+    def new_entry(self, kind: str) -> Entry:
+        now = self.clock.now()
+        return Entry(kind, self.ids.next(), now, now, now, now)
+
+    def remove(self, rel: str) -> None:
+        for key in [k for k in self.entries if k == rel or k.startswith(rel + "/")]:
+            del self.entries[key]
+        self.save()
+
+    def move(self, src: str, dst: str) -> None:
+        for key in [k for k in self.entries if k == src or k.startswith(src + "/")]:
+            self.entries[dst + key[len(src) :]] = self.entries.pop(key)
+        self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "share": asdict(self.props) if self.props else None,
+            "entries": {k: asdict(v) for k, v in self.entries.items()},
+        }
+        tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(doc))
+        tmp.replace(self.path)
+
+
+class IdSource:
+    """64-bit file ids shaped like Azure's (large decimal numbers), unique per emulator."""
+
+    def __init__(self) -> None:
+        self._next = 13835128424026341376
+        self._lock = threading.Lock()
+
+    def next(self) -> str:
+        with self._lock:
+            self._next += 1 << 20
+            return str(self._next)
+
+
+class MetaStore:
+    def __init__(self, meta_dir: Path) -> None:
+        self.meta_dir = meta_dir
+        self.clock = Clock()
+        self.ids = IdSource()
+        self._shares: dict[tuple[str, str], ShareMeta] = {}
+        self._lock = threading.Lock()
+
+    def share(self, account: str, share: str, root_dir: Path) -> ShareMeta:
+        with self._lock:
+            key = (account, share)
+            if key not in self._shares:
+                path = self.meta_dir / account / f"{share}.json"
+                self._shares[key] = ShareMeta(path, root_dir, self.clock, self.ids)
+            return self._shares[key]
+
+    def drop_share(self, account: str, share: str) -> None:
+        with self._lock:
+            self._shares.pop((account, share), None)
+            (self.meta_dir / account / f"{share}.json").unlink(missing_ok=True)
