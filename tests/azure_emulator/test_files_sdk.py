@@ -1,0 +1,214 @@
+"""The real azure-storage-file-share SDK (sync and aio) against the emulator's Azure Files over HTTPS."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
+from azure.storage.fileshare import ContentSettings, ExponentialRetry, ShareServiceClient
+from azure.storage.fileshare.aio import ShareServiceClient as AioShareServiceClient
+
+from tests.azure_emulator.server import Emulator
+from tests.azure_emulator.storage_registry import get_registry
+
+ACCOUNT = "aitkstore"
+
+
+def _service(emulator: Emulator, key: str | None = None, **kwargs: object) -> ShareServiceClient:
+    key = key or get_registry(emulator).ensure_account(ACCOUNT)[0]
+    return ShareServiceClient(
+        f"{emulator.file_url}/{ACCOUNT}", credential=key, connection_verify=str(emulator.ca_path), **kwargs
+    )
+
+
+def _on_disk(emulator: Emulator, share: str, path: str) -> Path:
+    return get_registry(emulator).share_path(ACCOUNT, share) / path
+
+
+def test_share_directory_file_lifecycle(emulator: Emulator) -> None:
+    svc = _service(emulator)
+    share = svc.create_share("models")
+    with pytest.raises(ResourceExistsError):
+        svc.create_share("models")
+    assert [s.name for s in svc.list_shares()] == ["models"]
+
+    directory = share.create_directory("adapters")
+    directory.create_subdirectory("v1")
+    with pytest.raises(ResourceExistsError):
+        share.create_directory("adapters")
+    with pytest.raises(ResourceNotFoundError) as missing_parent:
+        share.create_directory("nope/child")
+    assert missing_parent.value.error_code == "ParentNotFound"
+
+    data = os.urandom(9 * 1024 * 1024 + 123)  # several 4 MiB ranges plus a tail
+    file = directory.get_file_client("weights.bin")
+    file.upload_file(
+        data,
+        max_concurrency=4,
+        metadata={"Stage": "draft"},
+        content_settings=ContentSettings(
+            content_type="application/x-safetensors", content_md5=bytearray(hashlib.md5(data).digest())
+        ),
+    )
+    assert _on_disk(emulator, "models", "adapters/weights.bin").read_bytes() == data
+
+    props = file.get_file_properties()
+    assert props.size == len(data)
+    assert props.metadata == {"Stage": "draft"}
+    assert props.content_settings.content_type == "application/x-safetensors"
+    assert bytes(props.content_settings.content_md5) == hashlib.md5(data).digest()
+    assert file.download_file(max_concurrency=3).readall() == data
+    assert file.download_file(offset=5, length=10).readall() == data[5:15]
+
+    file.set_file_metadata({"stage": "final"})
+    file.set_http_headers(ContentSettings(content_type="text/plain"))
+    props = file.get_file_properties()
+    assert props.metadata == {"stage": "final"}
+    assert props.content_settings.content_type == "text/plain"
+    assert props.content_settings.content_md5 is None  # Set File Properties clears what it is not given
+
+    renamed = file.rename_file("adapters/v1/weights.final.bin")
+    assert not _on_disk(emulator, "models", "adapters/weights.bin").exists()
+    assert _on_disk(emulator, "models", "adapters/v1/weights.final.bin").read_bytes() == data
+    assert renamed.get_file_properties().metadata == {"stage": "final"}
+
+    with pytest.raises(HttpResponseError) as not_empty:
+        share.get_directory_client("adapters").delete_directory()
+    assert not_empty.value.error_code == "DirectoryNotEmpty"
+    renamed.delete_file()
+    with pytest.raises(ResourceNotFoundError):
+        renamed.get_file_properties()
+    share.get_directory_client("adapters/v1").delete_directory()
+    share.get_directory_client("adapters").delete_directory()
+    svc.delete_share("models")
+    assert not get_registry(emulator).share_exists(ACCOUNT, "models")
+
+
+def test_rename_over_existing_needs_overwrite(emulator: Emulator) -> None:
+    share = _service(emulator).create_share("s")
+    share.get_file_client("final.json").upload_file(b"old")
+    tmp = share.get_file_client("final.json.tmp")
+    tmp.upload_file(b"new contents")
+    with pytest.raises(ResourceExistsError):
+        tmp.rename_file("final.json")
+    tmp.rename_file("final.json", overwrite=True)
+    assert _on_disk(emulator, "s", "final.json").read_bytes() == b"new contents"
+    assert not _on_disk(emulator, "s", "final.json.tmp").exists()
+
+
+def test_listing_pages_with_next_marker(emulator: Emulator) -> None:
+    share = _service(emulator).create_share("s")
+    names = [f"f{i:02d}" for i in range(7)]
+    for name in names:
+        share.get_file_client(name).create_file(3)
+    share.create_directory("zdir")
+    pages = share.list_directories_and_files(
+        results_per_page=3, include=["timestamps", "etag", "attributes"]
+    ).by_page()
+    seen = [sorted(item.name for item in page) for page in pages]  # the SDK yields dirs first
+    assert seen == [names[:3], names[3:6], [names[6], "zdir"]]
+    markers = [
+        e.query.get("marker")
+        for e in emulator.traffic.snapshot()
+        if e.query.get("comp") == "list" and e.method == "GET"
+    ]
+    assert markers[0] is None and all(markers[1:])  # continuation came from NextMarker
+    items = list(share.list_directories_and_files(name_starts_with="z", include=["timestamps", "attributes"]))
+    assert [(i.name, i.is_directory) for i in items] == [("zdir", True)]
+    assert items[0].last_write_time is not None and "Directory" in str(items[0].file_attributes)
+
+
+def test_ranges_update_and_clear(emulator: Emulator) -> None:
+    share = _service(emulator).create_share("s")
+    file = share.get_file_client("sparse.bin")
+    file.create_file(4096)
+    file.upload_range(b"a" * 512, offset=1024, length=512)
+    file.upload_range(b"b" * 512, offset=0, length=512)
+    file.clear_range(offset=0, length=512)
+    content = _on_disk(emulator, "s", "sparse.bin").read_bytes()
+    assert content == bytes(1024) + b"a" * 512 + bytes(2560)
+    with pytest.raises(HttpResponseError) as too_far:
+        file.upload_range(b"x" * 512, offset=4096, length=512)
+    assert too_far.value.status_code == 416 and too_far.value.error_code == "InvalidRange"
+    file.resize_file(10)
+    assert _on_disk(emulator, "s", "sparse.bin").stat().st_size == 10
+
+
+def test_wrong_key_is_rejected_with_403(emulator: Emulator) -> None:
+    registry = get_registry(emulator)
+    registry.ensure_account(ACCOUNT)
+    other_key = registry.ensure_account("someoneelse")[0]
+    with pytest.raises(ClientAuthenticationError) as err:
+        _service(emulator, key=other_key).create_share("s")
+    assert err.value.status_code == 403 and err.value.error_code == "AuthenticationFailed"
+    assert not registry.share_exists(ACCOUNT, "s")
+
+
+def test_second_account_key_also_works(emulator: Emulator) -> None:
+    keys = get_registry(emulator).ensure_account(ACCOUNT)
+    _service(emulator, key=keys[1]).create_share("s")
+    assert get_registry(emulator).share_exists(ACCOUNT, "s")
+
+
+def test_upload_retries_injected_503_and_dropped_connection(emulator: Emulator) -> None:
+    share = _service(
+        emulator,
+        retry_policy=ExponentialRetry(initial_backoff=0, increment_base=1, random_jitter_range=0),
+        max_range_size=4 * 1024 * 1024,
+    ).create_share("s")
+    data = os.urandom(3 * 4 * 1024 * 1024 + 77)
+    emulator.faults.add(
+        service="file", method="PUT", query="comp=range", status=503, code="ServerBusy", times=1
+    )
+    emulator.faults.add(
+        service="file", kind="drop", method="PUT", query="comp=range", after_bytes=64 * 1024, skip=1, times=1
+    )
+    share.get_file_client("model.bin").upload_file(data)
+    assert all(rule.fired == 1 for rule in emulator.faults.rules)
+    assert _on_disk(emulator, "s", "model.bin").read_bytes() == data
+
+
+async def test_aio_client_end_to_end(emulator: Emulator) -> None:
+    key = get_registry(emulator).ensure_account(ACCOUNT)[0]
+    async with AioShareServiceClient(
+        f"{emulator.file_url}/{ACCOUNT}",
+        credential=key,
+        connection_verify=str(emulator.ca_path),
+        max_range_size=1024 * 1024,
+    ) as svc:
+        share = await svc.create_share("aio")
+        await share.create_directory("d")
+        data = os.urandom(5 * 1024 * 1024 + 1)
+        file = share.get_file_client("d/blob.bin")
+        await file.upload_file(data, max_concurrency=3)
+        downloaded = await (await file.download_file()).readall()
+        assert downloaded == data
+        await file.set_file_metadata({"k": "v"})
+        assert (await file.get_file_properties()).metadata == {"k": "v"}
+        names = [item.name async for item in share.list_directories_and_files("d", results_per_page=1)]
+        assert names == ["blob.bin"]
+        renamed = await file.rename_file("d/renamed.bin")
+        assert _on_disk(emulator, "aio", "d/renamed.bin").read_bytes() == data
+        await renamed.delete_file()
+    bad_key = get_registry(emulator).ensure_account("other")[0]
+    async with AioShareServiceClient(
+        f"{emulator.file_url}/{ACCOUNT}", credential=bad_key, connection_verify=str(emulator.ca_path)
+    ) as bad:
+        with pytest.raises(ClientAuthenticationError):
+            await bad.create_share("nope")
+
+
+def test_sdk_uses_env_ca_bundle(emulator: Emulator, azure_env: dict[str, str]) -> None:
+    """A client configured like a user's (CA via SSL_CERT_FILE/REQUESTS_CA_BUNDLE, no connection_verify)."""
+    key = get_registry(emulator).ensure_account(ACCOUNT)[0]
+    svc = ShareServiceClient(f"{emulator.file_url}/{ACCOUNT}", credential=key)
+    svc.create_share("env")
+    assert get_registry(emulator).share_exists(ACCOUNT, "env")
