@@ -7,8 +7,21 @@ from pathlib import Path
 
 from azure.core.credentials_async import AsyncTokenCredential
 
+from aitk_inference.core.azure_clients import container_apps_client, storage_client
+from aitk_inference.core.azure_errors import azure_call
 from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.config import DeployTarget, check_project, require_deploy_target
+from aitk_inference.core.errors import AitkError
+from aitk_inference.core.progress_scale import ScaledProgress
+from aitk_inference.core.readiness import wait_until_ready
 from aitk_inference.core.reporting import CancellationToken, Progress
+from aitk_inference.core.revisions import restart_active_revisions
+from aitk_inference.core.sync import ShareTarget, sync_project
+
+# Slices of the overall progress bar.
+_SYNC = (2.0, 70.0)
+_RESTART = 72.0
+_READY = (75.0, 99.0)
 
 
 @dataclass(frozen=True)
@@ -20,6 +33,38 @@ class DeployResult:
     revisions_restarted: list[str]
 
 
+async def share_target(credential: AsyncTokenCredential, cloud: Cloud, target: DeployTarget) -> ShareTarget:
+    """The share's data-plane endpoint (``primaryEndpoints.file``) and an account key, from ARM."""
+    async with storage_client(credential, target.subscription_id, cloud) as client:
+        async with azure_call(f"reading storage account {target.storage_account}"):
+            account = await client.storage_accounts.get_properties(
+                target.resource_group, target.storage_account
+            )
+        endpoints = account.properties.primary_endpoints if account.properties else None
+        file_endpoint = endpoints.file if endpoints else None
+        if not file_endpoint:
+            raise AitkError(
+                f"Storage account {target.storage_account} has no file service endpoint.",
+                hint="Use a StorageV2 account with Azure Files (set STORAGE_ACCOUNT_NAME), or run Provision again.",
+            )
+        async with azure_call(f"reading the access keys of storage account {target.storage_account}"):
+            keys = await client.storage_accounts.list_keys(target.resource_group, target.storage_account)
+        # The model is a Mapping, so its ``keys`` attribute is the dict method: read the REST shape.
+        listed = keys.as_dict().get("keys") or []
+        key = next((k.get("value") for k in listed if isinstance(k, dict) and k.get("value")), None)
+        if not key:
+            raise AitkError(
+                f"Storage account {target.storage_account} returned no access key.",
+                hint="Shared-key access may be disabled on the account; enable it (allowSharedKeyAccess) and retry.",
+            )
+    return ShareTarget(
+        account_url=file_endpoint,
+        account_name=target.storage_account,
+        share_name=target.file_share,
+        account_key=key,
+    )
+
+
 async def deploy(
     project: Path,
     credential: AsyncTokenCredential,
@@ -28,6 +73,58 @@ async def deploy(
     progress: Progress,
     cancel: CancellationToken,
     readiness_timeout: float = 900.0,
+    poll_seconds: float = 3.0,
+    health_path: str = "/health",
 ) -> DeployResult:
     """Raises :class:`~aitk_inference.core.errors.AitkError` (or ``OperationCancelled``)."""
-    raise NotImplementedError
+    paths = check_project(project)
+    target = require_deploy_target(paths)
+    progress.log(
+        f"Deploying {paths.root} to container app {target.app_name} "
+        f"(resource group {target.resource_group}, share {target.storage_account}/{target.file_share})."
+    )
+
+    # 1. Sync the project folder to the share root (the app sees it under /mount).
+    progress.report("Finding the file share", 0)
+    share = await share_target(credential, cloud, target)
+    cancel.raise_if_cancelled()
+    synced = await sync_project(
+        paths.root, share, progress=ScaledProgress(progress, *_SYNC, prefix="Uploading: "), cancel=cancel
+    )
+    progress.log(
+        f"Sync done: {synced.files_uploaded} file(s) uploaded ({synced.bytes_uploaded} bytes), "
+        f"{synced.files_deleted} removed, {synced.files_unchanged} unchanged."
+    )
+    cancel.raise_if_cancelled()
+
+    async with container_apps_client(credential, target.subscription_id, cloud) as client:
+        # 2. Restart, so the replicas load what was just uploaded.
+        progress.report(f"Restarting {target.app_name}", _RESTART)
+        restarted = await restart_active_revisions(
+            client, target.resource_group, target.app_name, progress=progress
+        )
+        cancel.raise_if_cancelled()
+
+        # 3. Wait until it answers.
+        progress.log(f"Waiting up to {readiness_timeout:g}s for {target.endpoint_url} to answer…")
+        await wait_until_ready(
+            client,
+            target.resource_group,
+            target.app_name,
+            restarted,
+            target.endpoint_url,
+            ready_within=readiness_timeout,
+            progress=ScaledProgress(progress, *_READY),
+            cancel=cancel,
+            poll_seconds=poll_seconds,
+            health_path=health_path,
+        )
+    progress.report("Deployment done", 100)
+    progress.log(f"Inference endpoint: {target.endpoint_url}")
+    return DeployResult(
+        endpoint_url=target.endpoint_url,
+        files_uploaded=synced.files_uploaded,
+        bytes_uploaded=synced.bytes_uploaded,
+        files_deleted=synced.files_deleted,
+        revisions_restarted=restarted,
+    )

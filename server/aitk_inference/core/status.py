@@ -7,7 +7,11 @@ from pathlib import Path
 
 from azure.core.credentials_async import AsyncTokenCredential
 
+from aitk_inference.core.azure_clients import container_apps_client
+from aitk_inference.core.azure_errors import azure_call
 from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.config import check_project, endpoint_url, require_deploy_target
+from aitk_inference.core.readiness import probe_endpoint
 from aitk_inference.core.reporting import Progress
 
 
@@ -35,10 +39,83 @@ class StatusReport:
 
     def lines(self) -> list[str]:
         """Human-readable lines (the CLI prints them; the LSP server logs them)."""
-        raise NotImplementedError
+        out = [
+            f"App:            {self.app_name} (resource group {self.resource_group}, subscription {self.subscription_id})",
+            f"Provisioning:   {self.provisioning_state or 'unknown'}",
+            f"Latest revision: {self.latest_revision or 'none'}",
+        ]
+        for rev in self.revisions:
+            flags = "active" if rev.active else "inactive"
+            if rev.traffic_weight is not None:
+                flags += f", {rev.traffic_weight}% traffic"
+            out.append(
+                f"  {rev.name}: {rev.running_state or 'unknown'}, health {rev.health_state or 'unknown'}, "
+                f"{rev.replicas} replica(s) ({flags})"
+            )
+        if self.endpoint_url is None:
+            out.append("Endpoint:       none (ingress not configured)")
+        else:
+            health = {True: "answers", False: "does not answer", None: "not checked"}[self.endpoint_healthy]
+            detail = f" ({self.endpoint_detail})" if self.endpoint_detail else ""
+            out.append(f"Endpoint:       {self.endpoint_url}: {health}{detail}")
+        return out
 
 
 async def status(
     project: Path, credential: AsyncTokenCredential, *, cloud: Cloud, progress: Progress
 ) -> StatusReport:
-    raise NotImplementedError
+    paths = check_project(project)
+    target = require_deploy_target(paths)
+    progress.report(f"Reading container app {target.app_name}", 10)
+    async with container_apps_client(credential, target.subscription_id, cloud) as client:
+        async with azure_call(f"reading container app {target.app_name}"):
+            app = await client.container_apps.get(target.resource_group, target.app_name)
+        progress.report("Reading revisions", 40)
+        async with azure_call(f"listing the revisions of container app {target.app_name}"):
+            revisions = [
+                r
+                async for r in client.container_apps_revisions.list_revisions(
+                    target.resource_group, target.app_name
+                )
+            ]
+    props = app.properties
+    ingress = props.configuration.ingress if props and props.configuration else None
+    fqdn = (ingress.fqdn if ingress else None) or target.app_endpoint
+    if ingress and ingress.fqdn and ingress.fqdn != target.app_endpoint:
+        progress.log(
+            f"The app's FQDN is {ingress.fqdn}, but {paths.inference_config.name} says {target.app_endpoint}; "
+            "run Provision again or update ACA_APP_ENDPOINT.",
+            "warning",
+        )
+    url = endpoint_url(fqdn) if fqdn else None
+    healthy: bool | None = None
+    detail: str | None = None
+    if url:
+        progress.report(f"Checking {url}", 70)
+        healthy, detail = await probe_endpoint(url)
+    progress.report("Status done", 100)
+    return StatusReport(
+        app_name=target.app_name,
+        resource_group=target.resource_group,
+        subscription_id=target.subscription_id,
+        endpoint_url=url,
+        latest_revision=props.latest_revision_name if props else None,
+        provisioning_state=str(props.provisioning_state) if props and props.provisioning_state else None,
+        revisions=[
+            RevisionStatus(
+                name=str(r.name),
+                active=bool(r.properties and r.properties.active),
+                running_state=str(r.properties.running_state)
+                if r.properties and r.properties.running_state
+                else None,
+                health_state=str(r.properties.health_state)
+                if r.properties and r.properties.health_state
+                else None,
+                replicas=int(r.properties.replicas or 0) if r.properties else 0,
+                traffic_weight=r.properties.traffic_weight if r.properties else None,
+            )
+            for r in revisions
+        ],
+        endpoint_healthy=healthy,
+        endpoint_detail=detail,
+    )

@@ -16,7 +16,7 @@ from aitk_inference.core.errors import ConfigError
 from aitk_inference.core.jsonfile import read_json
 
 # Where the Bicep source's hash is recorded in inference.json's metadata (first match wins).
-_HASH_KEYS = ("bicepSha256", "bicepSourceSha256", "sourceSha256", "bicepHash")
+_HASH_KEYS = ("aitk.bicepSha256", "bicepSha256", "bicepSourceSha256", "sourceSha256", "bicepHash")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,173 @@
+"""Waiting until a restarted app serves: revision state first, then the HTTPS endpoint itself."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aitk_inference.core.azure_clients import ca_bundle
+from aitk_inference.core.azure_errors import azure_call
+from aitk_inference.core.errors import AitkError, AzureOperationError
+from aitk_inference.core.reporting import CancellationToken, Progress
+
+if TYPE_CHECKING:
+    from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
+
+# Still coming up: keep waiting. Anything else but "Failed" lets us try the endpoint (a scaled-to-zero
+# revision wakes up on the first request).
+_STARTING = {"activating", "provisioning", "processing", "unknown", ""}
+_FAILED = {"failed"}
+
+
+@dataclass
+class RevisionState:
+    name: str
+    running_state: str
+    health_state: str
+    replicas: int
+    provisioning_error: str | None
+
+    def describe(self) -> str:
+        text = f"revision {self.name} is {self.running_state or 'in an unknown state'}"
+        text += f" (health: {self.health_state or 'unknown'}, replicas: {self.replicas})"
+        if self.provisioning_error:
+            text += f", error: {self.provisioning_error}"
+        return text
+
+
+def _state(revision: Any) -> RevisionState:
+    props = revision.properties
+    return RevisionState(
+        name=str(revision.name),
+        running_state=str(getattr(props, "running_state", "") or ""),
+        health_state=str(getattr(props, "health_state", "") or ""),
+        replicas=int(getattr(props, "replicas", 0) or 0),
+        provisioning_error=getattr(props, "provisioning_error", None),
+    )
+
+
+def ssl_context() -> ssl.SSLContext:
+    """The same trust as the Azure clients: the user's CA bundle when configured."""
+    bundle = ca_bundle()
+    return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
+
+
+async def probe_endpoint(
+    url: str, health_path: str = "/health", request_seconds: float = 10.0
+) -> tuple[bool, str]:
+    """(answers?, what it said). A 404 on the health path counts when ``/`` answers 2xx (an app
+    without a health route)."""
+    import aiohttp
+
+    client_timeout = aiohttp.ClientTimeout(total=request_seconds)
+    try:
+        async with aiohttp.ClientSession(timeout=client_timeout, trust_env=True) as session:
+            async with session.get(url + health_path, ssl=ssl_context(), allow_redirects=True) as resp:
+                status = resp.status
+            if status == 404 and health_path != "/":
+                async with session.get(url + "/", ssl=ssl_context()) as resp:
+                    status = resp.status
+    except (aiohttp.ClientError, OSError, TimeoutError) as err:
+        return False, f"no answer ({type(err).__name__}: {err})" if str(
+            err
+        ) else f"no answer ({type(err).__name__})"
+    return 200 <= status < 300, f"HTTP {status}"
+
+
+async def wait_until_ready(
+    client: ContainerAppsAPIClient,
+    resource_group: str,
+    app: str,
+    revisions: list[str],
+    endpoint_url: str,
+    *,
+    ready_within: float,
+    progress: Progress,
+    cancel: CancellationToken,
+    poll_seconds: float = 3.0,
+    health_path: str = "/health",
+) -> None:
+    started = time.monotonic()
+    timeout = ready_within
+    deadline = started + timeout
+    states: dict[str, RevisionState] = {}
+    endpoint_said = "not checked yet"
+
+    def pct() -> float:
+        return min(99.0, 100.0 * (time.monotonic() - started) / max(timeout, 0.001))
+
+    async def pause() -> None:
+        cancel.raise_if_cancelled()
+        waiter = asyncio.ensure_future(cancel.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=max(0.0, min(poll_seconds, deadline - time.monotonic())))
+        finally:
+            waiter.cancel()
+        cancel.raise_if_cancelled()
+
+    # 1. The restarted revisions leave Activating.
+    pending = list(revisions)
+    while pending:
+        for name in list(pending):
+            async with azure_call(f"reading revision {name}"):
+                revision = await client.container_apps_revisions.get_revision(resource_group, app, name)
+            state = _state(revision)
+            if states.get(name) != state:
+                progress.log(
+                    f"Revision {name}: {state.running_state or 'unknown'} ({state.replicas} replicas)"
+                )
+            states[name] = state
+            if state.running_state.lower() in _FAILED:
+                raise AzureOperationError(
+                    f"The app did not start: {state.describe()}.",
+                    hint=_logs_hint(resource_group, app, name),
+                    code="RevisionFailed",
+                )
+            if state.running_state.lower() not in _STARTING:
+                pending.remove(name)
+        if not pending:
+            break
+        if time.monotonic() >= deadline:
+            raise _timeout_error(timeout, states, endpoint_said, resource_group, app)
+        progress.report(f"Waiting for the revision to start: {states[pending[0]].describe()}", pct())
+        await pause()
+
+    # 2. The endpoint answers.
+    while True:
+        ok, endpoint_said = await probe_endpoint(endpoint_url, health_path)
+        if ok:
+            progress.log(f"{endpoint_url} answers ({endpoint_said}).")
+            return
+        if time.monotonic() >= deadline:
+            for name in revisions:  # the freshest state for the report
+                async with azure_call(f"reading revision {name}"):
+                    states[name] = _state(
+                        await client.container_apps_revisions.get_revision(resource_group, app, name)
+                    )
+            raise _timeout_error(timeout, states, endpoint_said, resource_group, app)
+        progress.report(f"Waiting for {endpoint_url} to answer (last: {endpoint_said})", pct())
+        await pause()
+
+
+def _logs_hint(resource_group: str, app: str, revision: str) -> str:
+    return (
+        "The container may be failing its startup probe (e.g. start.sh fails, or loading the model takes "
+        "longer than the probe allows). Look at its logs: "
+        f"`az containerapp logs show -g {resource_group} -n {app} --revision {revision} --follow` "
+        "(or Log stream in the Azure portal), fix the cause, then deploy again."
+    )
+
+
+def _timeout_error(
+    timeout: float, states: dict[str, RevisionState], endpoint_said: str, resource_group: str, app: str
+) -> AitkError:
+    described = "; ".join(s.describe() for s in states.values()) or "no revision state was read"
+    first = next(iter(states), "<revision>")
+    return AitkError(
+        f"The app did not become ready within {timeout:g} seconds: {described}. Endpoint: {endpoint_said}.",
+        hint=_logs_hint(resource_group, app, first),
+        code="ReadinessTimeout",
+    )

@@ -1,0 +1,142 @@
+"""Choosing the subscription and resource group to provision into (argument, fine-tuning config,
+or asking the user among what the credential can see), creating the group when asked to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aitk_inference.core.azure_clients import resource_client, subscription_client
+from aitk_inference.core.azure_errors import azure_call
+from aitk_inference.core.errors import AitkError, OperationCancelled
+from aitk_inference.core.naming import RESOURCE_GROUP
+from aitk_inference.core.reporting import CREATE_NEW, CancellationToken, Choice, Progress, Prompter
+
+if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
+
+    from aitk_inference.core.cloud import Cloud
+
+
+@dataclass(frozen=True)
+class ResourceGroupTarget:
+    subscription_id: str
+    name: str
+    location: str
+    created: bool
+
+
+async def choose_subscription(
+    credential: AsyncTokenCredential, cloud: Cloud, prompter: Prompter, progress: Progress
+) -> str:
+    progress.log("Listing the subscriptions you can use…")
+    async with subscription_client(credential, cloud) as client, azure_call("listing subscriptions"):
+        subs = [s async for s in client.subscriptions.list()]
+    choices = [
+        Choice(
+            label=str(s.display_name or s.subscription_id),
+            value=str(s.subscription_id),
+            description=s.subscription_id,
+        )
+        for s in subs
+        if s.subscription_id
+    ]
+    if not choices:
+        raise AitkError(
+            "Your account cannot see any Azure subscription.",
+            hint="Sign in with an account that has a subscription, or pass --subscription.",
+        )
+    if len(choices) == 1:
+        progress.log(f"Using the only subscription you can see: {choices[0].label} ({choices[0].value}).")
+        return choices[0].value
+    picked = await prompter.pick("Select the Azure subscription", choices, placeholder="Subscription")
+    if not picked:
+        raise OperationCancelled("No subscription chosen; nothing was changed.")
+    return picked
+
+
+async def _pick_location(
+    credential: AsyncTokenCredential, cloud: Cloud, subscription_id: str, prompter: Prompter
+) -> str:
+    async with subscription_client(credential, cloud) as client, azure_call("listing Azure locations"):
+        locations = [loc async for loc in client.subscriptions.list_locations(subscription_id)]
+    choices = [
+        Choice(label=str(loc.display_name or loc.name), value=str(loc.name), description=loc.name)
+        for loc in locations
+        if loc.name
+    ]
+    picked = await prompter.pick(
+        "Select the location for the new resource group",
+        choices,
+        placeholder="Location (must offer GPU workload profiles)",
+    )
+    if not picked:
+        raise OperationCancelled("No location chosen; nothing was changed.")
+    return picked
+
+
+def _check_group_name(name: str) -> None:
+    problem = RESOURCE_GROUP.problem(name)
+    if problem:
+        raise AitkError(
+            f"{name!r} is not a valid resource group name: it {problem}.", hint="Choose another name."
+        )
+
+
+async def choose_resource_group(
+    credential: AsyncTokenCredential,
+    cloud: Cloud,
+    subscription_id: str,
+    name: str | None,
+    *,
+    location: str | None,
+    prompter: Prompter,
+    progress: Progress,
+    cancel: CancellationToken,
+) -> ResourceGroupTarget:
+    """The named group (created, after confirmation, when missing), or one the user picks or names."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    async with resource_client(credential, subscription_id, cloud) as client:
+        if name is None:
+            async with azure_call("listing resource groups"):
+                groups = [g async for g in client.resource_groups.list()]
+            picked = await prompter.pick(
+                "Select the resource group for the inference resources",
+                [
+                    Choice(label=str(g.name), value=str(g.name), description=g.location)
+                    for g in groups
+                    if g.name
+                ],
+                placeholder="Resource group (the fine-tuning one reuses its storage and environment)",
+                create_new_label="+ Create a new resource group",
+            )
+            if not picked:
+                raise OperationCancelled("No resource group chosen; nothing was changed.")
+            if picked == CREATE_NEW:
+                entered = await prompter.input(
+                    "Name of the new resource group", placeholder="e.g. rg-inference"
+                )
+                if not entered:
+                    raise OperationCancelled("No resource group name given; nothing was changed.")
+                name = entered.strip()
+            else:
+                name = picked
+        _check_group_name(name)
+        cancel.raise_if_cancelled()
+        try:
+            async with azure_call(f"reading resource group {name}"):
+                group = await client.resource_groups.get(name)
+            progress.log(f"Using resource group {name} ({group.location}).")
+            return ResourceGroupTarget(subscription_id, name, str(group.location), created=False)
+        except AitkError as err:
+            if not isinstance(err.__cause__, ResourceNotFoundError):
+                raise
+        location = location or await _pick_location(credential, cloud, subscription_id, prompter)
+        if not await prompter.confirm(f"Resource group {name} does not exist. Create it in {location}?"):
+            raise OperationCancelled("Resource group not created; nothing was changed.")
+        body: dict[str, Any] = {"location": location}
+        async with azure_call(f"creating resource group {name}"):
+            await client.resource_groups.create_or_update(name, body)
+        progress.log(f"Created resource group {name} in {location}.")
+        return ResourceGroupTarget(subscription_id, name, location, created=True)
