@@ -1,0 +1,41 @@
+// Crash-restart policy and the server's environment (no language-client imports: unit-testable).
+import type * as vscode from 'vscode';
+
+/** Crashes tolerated within RESTART_WINDOW_MS before the server is left stopped. */
+export const MAX_RESTARTS = 3;
+export const RESTART_WINDOW_MS = 3 * 60_000;
+
+/** Decides restart vs. give up from the recent crash times (kept testable without a client). */
+export class RestartPolicy {
+  private crashes: number[] = [];
+
+  constructor(
+    private readonly max = MAX_RESTARTS,
+    private readonly windowMs = RESTART_WINDOW_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Records a crash; true when the server should be restarted. */
+  shouldRestart(): boolean {
+    const t = this.now();
+    this.crashes = this.crashes.filter((c) => t - c < this.windowMs);
+    this.crashes.push(t);
+    return this.crashes.length <= this.max;
+  }
+
+  reset(): void {
+    this.crashes = [];
+  }
+}
+
+export function serverEnvironment(config: vscode.WorkspaceConfiguration, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, PYTHONUNBUFFERED: '1' };
+  const arm = config.get<string>('armEndpoint')?.trim();
+  if (arm) env.AZURE_RESOURCE_MANAGER_ENDPOINT = arm;
+  const ca = config.get<string>('caBundle')?.trim();
+  if (ca) {
+    env.REQUESTS_CA_BUNDLE = ca;
+    env.SSL_CERT_FILE = ca;
+  }
+  return env;
+}

@@ -1,0 +1,68 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { buildTokenCommand, getToken, jwtExpiry, parseTokenOutput, runTokenCommand } from '../src/token';
+
+const FAKE_AZ = path.resolve(__dirname, '..', '..', 'tests', 'azure_emulator', 'fake_az', 'az');
+const SCOPES = ['https://management.azure.com/.default'];
+
+describe('token command', () => {
+  it('parses az output, preferring expires_on (epoch seconds)', () => {
+    const out = JSON.stringify({ accessToken: 'abc', expiresOn: '2030-01-01 00:00:00.000000', expires_on: 1893456000, tokenType: 'Bearer' });
+    assert.deepEqual(parseTokenOutput(out, 'az'), { token: 'abc', expiresOn: 1893456000 });
+  });
+
+  it('accepts expires_on as a string and older az with only expiresOn', () => {
+    assert.deepEqual(parseTokenOutput('{"accessToken":"t","expires_on":"1893456000"}', 'az'), { token: 't', expiresOn: 1893456000 });
+    const local = parseTokenOutput('{"accessToken":"t","expiresOn":"2030-01-01 00:00:00.000000"}', 'az');
+    assert.equal(local.expiresOn, Math.floor(new Date(2030, 0, 1).getTime() / 1000));
+  });
+
+  it('explains bad output in plain words', () => {
+    assert.throws(() => parseTokenOutput('Please run az login', '"az"'), /did not print JSON/);
+    assert.throws(() => parseTokenOutput('{"expires_on": 1}', '"az"'), /no "accessToken"/);
+    assert.throws(() => parseTokenOutput('{"accessToken": "t"}', '"az"'), /no "expires_on"/);
+    assert.throws(() => parseTokenOutput('[1]', '"az"'), /not an object/);
+  });
+
+  it('substitutes {scopes} shell-quoted', () => {
+    assert.equal(buildTokenCommand('az account get-access-token --scope {scopes}', ['https://x/.default', "a b'c"]), `az account get-access-token --scope https://x/.default 'a b'\\''c'`);
+    assert.equal(buildTokenCommand('get-token', SCOPES), 'get-token');
+  });
+
+  it('runs a real az-style command (the az stand-in)', async () => {
+    const result = await runTokenCommand(`${FAKE_AZ} account get-access-token --output json`, SCOPES);
+    assert.match(result.token, /^emulator-token-/);
+    assert.ok(result.expiresOn > Date.now() / 1000, 'expiry is in the future');
+  });
+
+  it('reports a failing command with its stderr but not its arguments', async () => {
+    await assert.rejects(runTokenCommand(`${FAKE_AZ} login --password hunter2`, SCOPES), (err: Error) => {
+      assert.match(err.message, /failed \(exit code 2\): ERROR: this az stand-in only answers/);
+      assert.doesNotMatch(err.message, /hunter2/);
+      return true;
+    });
+    await assert.rejects(runTokenCommand('/nonexistent/token-cmd', SCOPES), /failed \(exit code 127\)/);
+  });
+
+  it('getToken uses the command when configured, else the Microsoft session', async () => {
+    const run = async (command: string) => ({ code: 0, stdout: JSON.stringify({ accessToken: `from:${command}`, expires_on: 2000000000 }), stderr: '' });
+    const viaCommand = await getToken({ scopes: SCOPES }, { tokenCommand: () => 'tok {scopes}', microsoftSession: () => Promise.reject(new Error('not asked')), run });
+    assert.deepEqual(viaCommand, { token: 'from:tok https://management.azure.com/.default', expiresOn: 2000000000 });
+
+    const asked: string[][] = [];
+    const viaSession = await getToken({ scopes: SCOPES }, { tokenCommand: () => undefined, microsoftSession: async (s) => (asked.push(s), 'opaque-session-token') });
+    assert.equal(viaSession.token, 'opaque-session-token');
+    assert.deepEqual(asked, [SCOPES]);
+    assert.ok(viaSession.expiresOn > Date.now() / 1000);
+
+    await assert.rejects(getToken({ scopes: SCOPES }, { tokenCommand: () => '', microsoftSession: async () => undefined }), /sign in/);
+    await assert.rejects(getToken({ scopes: [] }, { tokenCommand: () => 'x', microsoftSession: async () => 'x' }), /needs \{scopes: string\[\]\}/);
+  });
+
+  it('reads the expiry from a JWT exp claim', () => {
+    const payload = Buffer.from(JSON.stringify({ exp: 1999999999 })).toString('base64url');
+    assert.equal(jwtExpiry(`h.${payload}.s`, 60), 1999999999);
+    const fallback = jwtExpiry('opaque', 60);
+    assert.ok(Math.abs(fallback - (Date.now() / 1000 + 60)) < 5);
+  });
+});
