@@ -1,0 +1,248 @@
+"""Microsoft.Storage (accounts, listKeys, fileServices/default, shares) and Log Analytics workspaces."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import uuid
+from typing import Any
+
+from tests.azure_emulator.arm.common import ResourceId, iso
+from tests.azure_emulator.arm.state import ArmState, PutOutcome, TypeHandler
+from tests.azure_emulator.routing import ArmError
+from tests.azure_emulator.storage_registry import get_registry
+
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
+_SHARE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+
+
+class StorageAccounts(TypeHandler):
+    type_name = "Microsoft.Storage/storageAccounts"
+
+    async def put(
+        self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
+    ) -> PutOutcome:
+        name = rid.name
+        if not _ACCOUNT_NAME.match(name):
+            raise ArmError(
+                400,
+                "AccountNameInvalid",
+                f"{name} is not a valid storage account name. Storage account name must be between 3 and 24 "
+                "characters in length and use numbers and lower-case letters only.",
+            )
+        if existing is None:
+            self._check_global_name(rid)
+            if not body.get("sku") or not body.get("kind") or not body.get("location"):
+                raise ArmError(
+                    400,
+                    "InvalidRequestContent",
+                    "The request content was invalid: 'sku', 'kind' and 'location' are required.",
+                )
+        res = self.envelope(rid, body, existing)
+        sku = dict(res.get("sku") or {"name": "Standard_LRS"})
+        sku["tier"] = "Premium" if sku.get("name", "").startswith("Premium") else "Standard"
+        res["sku"] = sku
+        res.setdefault("kind", "StorageV2")
+        old = (existing or {}).get("properties", {})
+        props: dict[str, Any] = {**old, **(body.get("properties") or {})}
+        base = f"{self.arm.emulator.file_url}/{name}/"
+        loc = str(res.get("location", ""))
+        props.update(
+            {
+                "provisioningState": "Succeeded",
+                "creationTime": old.get("creationTime", iso()),
+                "primaryLocation": loc,
+                "statusOfPrimary": "available",
+                # Only the file endpoint is served; the others keep Azure's shape for clients that read them.
+                "primaryEndpoints": {
+                    "dfs": f"https://{name}.dfs.core.windows.net/",
+                    "web": f"https://{name}.z1.web.core.windows.net/",
+                    "blob": f"https://{name}.blob.core.windows.net/",
+                    "queue": f"https://{name}.queue.core.windows.net/",
+                    "table": f"https://{name}.table.core.windows.net/",
+                    "file": base,
+                },
+                "keyCreationTime": old.get("keyCreationTime", {"key1": iso(), "key2": iso()}),
+            }
+        )
+        props.setdefault("accessTier", "Hot")
+        props.setdefault("supportsHttpsTrafficOnly", True)
+        props.setdefault("minimumTlsVersion", "TLS1_2")
+        props.setdefault("allowBlobPublicAccess", False)
+        props.setdefault(
+            "networkAcls",
+            {"bypass": "AzureServices", "virtualNetworkRules": [], "ipRules": [], "defaultAction": "Allow"},
+        )
+        props.setdefault(
+            "encryption",
+            {
+                "services": {
+                    "file": {"keyType": "Account", "enabled": True, "lastEnabledTime": iso()},
+                    "blob": {"keyType": "Account", "enabled": True, "lastEnabledTime": iso()},
+                },
+                "keySource": "Microsoft.Storage",
+            },
+        )
+        res["properties"] = props
+        get_registry(self.arm.emulator).ensure_account(name)
+        self.arm.store.put(str(rid), res)
+        # Azure may also answer 202 + Location; 200 with the account is the spec's synchronous answer.
+        return PutOutcome(res, existing is None, status=200)
+
+    def _check_global_name(self, rid: ResourceId) -> None:
+        """Storage account names are globally unique across subscriptions and resource groups."""
+        for _, res in self.arm.store.under("/subscriptions"):
+            if res.get("type") == self.type_name and res["name"].lower() == rid.name.lower():
+                raise ArmError(
+                    409,
+                    "StorageAccountAlreadyTaken",
+                    f"The storage account named {rid.name} is already taken.",
+                )
+
+    def action(
+        self, rid: ResourceId, action: str, body: dict[str, Any] | None, api_version: str
+    ) -> tuple[int, Any]:
+        if action.lower() == "listkeys":
+            keys = get_registry(self.arm.emulator).keys(rid.name) or []
+            created = (self.arm.store.get(str(rid)) or {}).get("properties", {}).get("keyCreationTime", {})
+            return 200, {
+                "keys": [
+                    {
+                        "creationTime": created.get(f"key{i + 1}", iso()),
+                        "keyName": f"key{i + 1}",
+                        "value": k,
+                        "permissions": "Full",
+                    }
+                    for i, k in enumerate(keys)
+                ]
+            }
+        return super().action(rid, action, body, api_version)
+
+    async def delete(self, rid: ResourceId, resource: dict[str, Any]) -> None:
+        get_registry(self.arm.emulator).delete_account(rid.name)
+
+
+class FileServices(TypeHandler):
+    """``fileServices/default`` exists with its account (GET works before any PUT)."""
+
+    type_name = "Microsoft.Storage/storageAccounts/fileServices"
+
+    def implicit_resource(self, rid: ResourceId) -> dict[str, Any] | None:
+        if rid.name.lower() != "default" or rid.parent is None or self.arm.store.get(str(rid.parent)) is None:
+            return None
+        return self.default(rid)
+
+    def default(self, rid: ResourceId) -> dict[str, Any]:
+        account = self.arm.store.get(str(rid.parent)) if rid.parent else None
+        return {
+            "id": self.canonical_id(rid),
+            "name": "default",
+            "type": self.type_name,
+            "sku": (account or {}).get("sku", {"name": "Standard_LRS", "tier": "Standard"}),
+            "properties": {
+                "protocolSettings": {"smb": {}},
+                "cors": {"corsRules": []},
+                "shareDeleteRetentionPolicy": {"enabled": True, "days": 7},
+            },
+        }
+
+    async def put(
+        self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
+    ) -> PutOutcome:
+        if rid.name != "default":
+            raise ArmError(400, "InvalidResourceName", "The file service name must be 'default'.")
+        res = existing or self.default(rid)
+        props = {**res.get("properties", {}), **(body.get("properties") or {})}
+        res["properties"] = props
+        self.arm.store.put(str(rid), res)
+        return PutOutcome(res, False)  # Azure answers 200 for both create and update
+
+
+class FileShares(TypeHandler):
+    type_name = "Microsoft.Storage/storageAccounts/fileServices/shares"
+
+    async def put(
+        self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
+    ) -> PutOutcome:
+        name = rid.name
+        if not _SHARE_NAME.match(name):
+            raise ArmError(
+                400,
+                "InvalidResourceName",
+                f"The specified resource name '{name}' contains invalid characters or length. Share names must "
+                "be 3-63 lowercase letters, numbers and single hyphens.",
+            )
+        parent = rid.parent
+        assert parent is not None and parent.parent is not None
+        if self.arm.store.get(str(parent)) is None:  # implicit fileServices/default becomes concrete
+            await self.arm.handlers[parent.type_key].put(parent, {}, api_version, None)
+        account = parent.parent.name
+        res = {
+            "id": existing["id"] if existing else self.canonical_id(rid),
+            "name": existing["name"] if existing else name,
+            "type": self.type_name,
+            "etag": f'"0x{uuid.uuid4().hex[:15].upper()}"',
+        }
+        old = (existing or {}).get("properties", {})
+        props = {**old, **(body.get("properties") or {})}
+        props.setdefault("shareQuota", 5120 if props.get("shareQuota") is None else props["shareQuota"])
+        props.setdefault("enabledProtocols", "SMB")
+        props.setdefault("accessTier", "TransactionOptimized")
+        props.update(
+            {
+                "lastModifiedTime": iso(),
+                "leaseStatus": "unlocked",
+                "leaseState": "available",
+                "accessTierChangeTime": old.get("accessTierChangeTime", iso()),
+            }
+        )
+        res["properties"] = props
+        get_registry(self.arm.emulator).ensure_share(account, name)  # keeps existing contents
+        self.arm.store.put(str(rid), res)
+        return PutOutcome(res, existing is None)
+
+
+class Workspaces(TypeHandler):
+    type_name = "Microsoft.OperationalInsights/workspaces"
+
+    async def put(
+        self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
+    ) -> PutOutcome:
+        res = self.envelope(rid, body, existing)
+        old = (existing or {}).get("properties", {})
+        props = {**old, **(body.get("properties") or {})}
+        props.update(
+            {
+                "provisioningState": "Succeeded",
+                "customerId": old.get("customerId", str(uuid.uuid4())),
+                "createdDate": old.get("createdDate", iso()),
+                "modifiedDate": iso(),
+            }
+        )
+        props.setdefault("sku", {"name": "PerGB2018"})
+        props.setdefault("retentionInDays", 30)
+        props.setdefault("features", {"enableLogAccessUsingOnlyResourcePermissions": True})
+        props.setdefault("publicNetworkAccessForIngestion", "Enabled")
+        props.setdefault("publicNetworkAccessForQuery", "Enabled")
+        res["properties"] = props
+        self.arm.store.put(str(rid), res)
+        # 200 for create and update: the spec's synchronous answer (201/202 would need a poll URL).
+        return PutOutcome(res, existing is None, status=200)
+
+    def action(
+        self, rid: ResourceId, action: str, body: dict[str, Any] | None, api_version: str
+    ) -> tuple[int, Any]:
+        if action.lower() == "sharedkeys":
+            # Derived from the workspace id so repeated calls agree; never a real key.
+            seed = hashlib.sha512(rid.key.encode()).digest()
+            return 200, {
+                "primarySharedKey": base64.b64encode(seed).decode(),
+                "secondarySharedKey": base64.b64encode(seed[::-1]).decode(),
+            }
+        return super().action(rid, action, body, api_version)
+
+
+def register_storage(arm: ArmState) -> None:
+    for cls in (StorageAccounts, FileServices, FileShares, Workspaces):
+        arm.add_handler(cls)
