@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.azure_emulator.fidelity import hook as fidelity_hook
 from tests.azure_emulator.server import Emulator, EmulatorThread
 
 REPO = Path(__file__).resolve().parent.parent
@@ -16,8 +17,13 @@ AZURE_REFERENCE = REPO.parent / "shared" / "azure-reference"
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    """A fresh emulator per test, running on its own thread; stopped afterwards."""
+def emulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """A fresh emulator per test, running on its own thread; stopped afterwards.
+
+    Afterwards every ARM exchange the test caused is validated against the official Azure REST
+    specs (tests/azure_emulator/fidelity); a mismatch fails the test at teardown. Tests that send
+    malformed requests on purpose opt out with ``@pytest.mark.no_fidelity(reason=...)``.
+    """
     runner = EmulatorThread(Emulator(tmp_path / "emulator"))
     emu = runner.start()
     emu.runner = runner  # type: ignore[attr-defined]  # lets tests run coroutines on its loop
@@ -25,6 +31,15 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
         yield emu
     finally:
         runner.stop()
+    opt_out = request.node.get_closest_marker(fidelity_hook.MARKER)
+    if opt_out is None:
+        problems = fidelity_hook.spec_mismatches(emu.traffic.snapshot(), AZURE_REFERENCE)
+        if problems:
+            pytest.fail(problems, pytrace=False)
+    elif not (opt_out.kwargs.get("reason") or opt_out.args):
+        pytest.fail(
+            f"@pytest.mark.{fidelity_hook.MARKER} needs a reason=... saying why the traffic is off-spec"
+        )
 
 
 def emulator_env(emu: Emulator) -> dict[str, str]:
