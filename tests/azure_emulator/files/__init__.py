@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from tests.azure_emulator.routing import ArmError, Handler, RequestContext
 
 if TYPE_CHECKING:
     from tests.azure_emulator.server import Emulator
@@ -15,6 +20,32 @@ def register(emulator: Emulator) -> None:
     service = FileService(emulator)
     emulator.services["files"] = service
     for method in ("GET", "HEAD", "PUT", "DELETE"):
-        emulator.file_router.add(method, "/{account}", service.account_op)
-        emulator.file_router.add(method, "/{account}/{share}", service.share_op)
-        emulator.file_router.add(method, "/{account}/{share}/{path:rest}", service.path_op)
+        emulator.file_router.add(method, "/{account}", head_errors_bodiless(service.account_op))
+        emulator.file_router.add(method, "/{account}/{share}", head_errors_bodiless(service.share_op))
+        emulator.file_router.add(
+            method, "/{account}/{share}/{path:rest}", head_errors_bodiless(service.path_op)
+        )
+
+
+def head_errors_bodiless(handler: Handler) -> Handler:
+    """Errors to HEAD requests carry the code in ``x-ms-error-code`` only: no body, no Content-Type."""
+
+    async def wrapped(ctx: RequestContext) -> web.StreamResponse:
+        try:
+            return await handler(ctx)
+        except ArmError as err:
+            if ctx.request.method != "HEAD":
+                raise
+            from tests.azure_emulator.files.service import DEFAULT_VERSION
+
+            headers = {
+                "x-ms-error-code": err.code,
+                "x-ms-request-id": str(uuid.uuid4()),
+                "x-ms-version": ctx.request.headers.get("x-ms-version", DEFAULT_VERSION),
+                **err.headers,
+            }
+            resp = web.Response(status=err.status, headers=headers)
+            resp.enable_chunked_encoding()
+            return resp
+
+    return wrapped

@@ -134,6 +134,12 @@ class FileService:
         headers.setdefault("Content-Length", "0")
         return web.Response(status=status, headers=headers)
 
+    @staticmethod
+    def _xml(body: bytes, headers: dict[str, str]) -> web.Response:
+        resp = web.Response(body=body, headers={**headers, "Content-Type": "application/xml"})
+        resp.enable_chunked_encoding()  # the service streams listings (no Content-Length)
+        return resp
+
     # -- routes ---------------------------------------------------------------
     async def account_op(self, ctx: RequestContext) -> web.StreamResponse:
         account = ctx.params["account"]
@@ -248,7 +254,7 @@ class FileService:
             maxresults=maxresults,
             next_marker=listing.encode_marker(rest[0]) if rest else None,
         )
-        return web.Response(body=body, headers={**headers, "Content-Type": "application/xml"})
+        return self._xml(body, headers)
 
     # -- directories ------------------------------------------------------------
     async def _directory(
@@ -356,7 +362,7 @@ class FileService:
             maxresults=maxresults,
             next_marker=listing.encode_marker(rest[0]) if rest else None,
         )
-        return web.Response(body=body, headers={**headers, "Content-Type": "application/xml"})
+        return self._xml(body, headers)
 
     # -- files ------------------------------------------------------------------
     async def _file(
