@@ -249,3 +249,40 @@ def test_control_routes_and_other_services_are_not_validated(validator: TrafficV
     files = exchange("PUT", "/account/share", 201)
     files.service = "file"
     assert validator.validate_all([control, files]) == []
+
+
+def test_long_running_201_without_polling_header_needs_provisioning_state(
+    validator: TrafficValidator,
+) -> None:
+    """Workspaces' 201 declares no polling header: the SDK then polls the resource's provisioningState."""
+    path = f"{SUB}/resourceGroups/rg1/providers/Microsoft.OperationalInsights/workspaces/logs"
+    body = {"location": "eastus", "properties": {"provisioningState": "Succeeded"}}
+    req = {"location": "eastus"}
+    assert (
+        validator.validate(exchange("PUT", path, 201, body, api_version="2025-07-01", request_body=req)) == []
+    )
+    m = only(validator.validate(exchange("PUT", path, 201, req, api_version="2025-07-01", request_body=req)))
+    assert m.operation == "Workspaces_CreateOrUpdate" and "properties.provisioningState" in m.reason
+
+
+def test_missing_api_version_is_fine_only_when_rejected(validator: TrafficValidator) -> None:
+    rejected = exchange("GET", APP, 400, {"error": {"code": "MissingApiVersionParameter", "message": "x"}})
+    rejected.query = {}
+    assert validator.validate(rejected) == []
+    accepted = exchange("GET", APP, 200, {"location": "eastus"})
+    accepted.query = {}
+    m = only(validator.validate(accepted))
+    assert m.pointer == "query api-version" and "None is not in the spec" in m.reason
+
+
+def test_fixed_enum_compares_case_insensitively_like_the_sdks(validator: TrafficValidator) -> None:
+    path = f"{SUB}/providers/Microsoft.App/locations/eastus/usages"
+    usage = {"unit": "COUNT", "currentValue": 0, "limit": 96, "name": {"value": "NC24A100"}}
+    assert validator.validate(exchange("GET", path, 200, {"value": [usage]})) == []
+
+
+def test_head_responses_are_not_expected_to_have_bodies(validator: TrafficValidator) -> None:
+    head = exchange("HEAD", f"{SUB}/resourcegroups/rg1", 404, None, api_version="2025-04-01")
+    head.response_headers = {}
+    head.response_body = None
+    assert validator.validate(head) == []
