@@ -148,7 +148,7 @@ class AssumeYesPrompter(NonInteractivePrompter):
     ) -> str | None:
         raise AitkError(
             f"{title}: nothing given and no terminal to ask on.",
-            hint="Pass --subscription and --resource-group (or fill infra/finetuning.config.json).",
+            hint="Pass --subscription, --resource-group and --location (or fill infra/finetuning.config.json).",
         )
 
     async def input(
@@ -156,7 +156,7 @@ class AssumeYesPrompter(NonInteractivePrompter):
     ) -> str | None:
         raise AitkError(
             f"{title}: nothing given and no terminal to ask on.",
-            hint="Pass --subscription and --resource-group (or fill infra/finetuning.config.json).",
+            hint="Pass --subscription, --resource-group and --location (or fill infra/finetuning.config.json).",
         )
 
     async def confirm(self, message: str) -> bool:
@@ -189,6 +189,7 @@ def make_parser() -> argparse.ArgumentParser:
     prov.add_argument(
         "--resource-group", help="resource group name (default: infra/finetuning.config.json, else ask)"
     )
+    prov.add_argument("--location", help="location for a resource group that has to be created (else ask)")
     prov.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     dep = sub.add_parser(
         "deploy", parents=[common], help="upload the project, restart the app, wait until it answers"
@@ -233,6 +234,7 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
                 cancel=cancel,
                 subscription_id=args.subscription,
                 resource_group=args.resource_group,
+                location=args.location,
             )
             progress.close()
             print(f"Provisioned. Endpoint: https://{config.get('ACA_APP_ENDPOINT')}")

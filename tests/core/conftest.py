@@ -1,0 +1,32 @@
+"""Fixtures for core tests: a credential through the real azure-identity path, a template project."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aitk_inference.core.azure_clients import default_credential
+from aitk_inference.core.cloud import Cloud
+
+from tests.core.helpers import make_template_project
+
+
+@pytest.fixture
+async def credential(azure_env: dict[str, str]) -> AsyncIterator[object]:
+    """DefaultAzureCredential limited by AZURE_TOKEN_CREDENTIALS to AzureCliCredential (the az stand-in)."""
+    cred = default_credential()
+    try:
+        yield cred
+    finally:
+        await cred.close()
+
+
+@pytest.fixture
+def cloud(azure_env: dict[str, str]) -> Cloud:
+    return Cloud.from_env()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_template_project(tmp_path / "project")

@@ -1,0 +1,112 @@
+"""The ``aitk-inference`` CLI as a user runs it: a subprocess, errors as one paragraph, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.azure_emulator.server import Emulator
+from tests.conftest import emulator_env
+from tests.core.helpers import REPO, SUBSCRIPTION
+
+
+def run_cli(emulator: Emulator, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_CLIENT", "AZURE_TENANT", "MSI_"))}
+    env.update(emulator_env(emulator))
+    env["PYTHONPATH"] = str(REPO / "server")
+    return subprocess.run(
+        [sys.executable, "-m", "aitk_inference", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_bad_parameters_give_one_paragraph_and_exit_1(emulator: Emulator, project: Path) -> None:
+    (project / "infra" / "provision" / "inference.parameters.json").write_text(
+        '{"parameters": {"acaAppName": {"value": "Bad Name"}}}'
+    )
+    result = run_cli(
+        emulator,
+        "provision",
+        "--project",
+        str(project),
+        "--subscription",
+        SUBSCRIPTION,
+        "--resource-group",
+        "rg",
+        "--yes",
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "inference.parameters.json" in result.stderr and "acaAppName" in result.stderr
+    assert "container app" in result.stderr
+
+
+def test_debug_shows_the_traceback(emulator: Emulator, project: Path) -> None:
+    (project / "infra" / "provision" / "inference.parameters.json").write_text("{oops")
+    result = run_cli(
+        emulator, "provision", "--project", str(project), "--debug", "--subscription", SUBSCRIPTION
+    )
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "line 1, column 2" in result.stderr
+
+
+def test_deploy_without_config_values_suggests_provision(emulator: Emulator, project: Path) -> None:
+    result = run_cli(emulator, "deploy", "--project", str(project))
+    assert result.returncode == 1
+    assert "SUBSCRIPTION_ID is empty" in result.stderr and "Provision" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_provision_without_a_terminal_names_the_arguments(emulator: Emulator, project: Path) -> None:
+    result = run_cli(emulator, "provision", "--project", str(project))
+    assert result.returncode == 1
+    assert "--subscription" in result.stderr
+
+
+def test_not_a_project(emulator: Emulator, tmp_path: Path) -> None:
+    result = run_cli(emulator, "status", "--project", str(tmp_path))
+    assert result.returncode == 1 and "infra/" in result.stderr
+
+
+def test_usage_error_exit_code() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "aitk_inference", "frobnicate"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO / "server")},
+    )
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_provision_then_deploy_then_status(emulator: Emulator, project: Path) -> None:
+    result = run_cli(
+        emulator,
+        "provision",
+        "--project",
+        str(project),
+        "--subscription",
+        SUBSCRIPTION,
+        "--resource-group",
+        "rg-cli",
+        "--location",
+        "westus3",
+        "--yes",
+    )
+    assert result.returncode == 0, result.stderr
+    config = json.loads((project / "infra" / "inference.config.json").read_text())
+    assert f"https://{config['ACA_APP_ENDPOINT']}" in result.stdout
+    assert "DeploymentDetailsBlade" in result.stderr
+    result = run_cli(emulator, "deploy", "--project", str(project), "--timeout", "60")
+    assert result.returncode == 0, result.stderr
+    assert f"Deployed. Endpoint: https://{config['ACA_APP_ENDPOINT']}" in result.stdout
+    assert "%" in result.stderr  # progress percentages
+    result = run_cli(emulator, "status", "--project", str(project))
+    assert result.returncode == 0, result.stderr
+    assert config["ACA_APP_NAME"] in result.stdout and "answers" in result.stdout
