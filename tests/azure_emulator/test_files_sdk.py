@@ -212,3 +212,34 @@ def test_sdk_uses_env_ca_bundle(emulator: Emulator, azure_env: dict[str, str]) -
     svc = ShareServiceClient(f"{emulator.file_url}/{ACCOUNT}", credential=key)
     svc.create_share("env")
     assert get_registry(emulator).share_exists(ACCOUNT, "env")
+
+
+@pytest.mark.parametrize("name", ["naïve+file (1)&x=y;#.txt", "a%20b", "日本.bin"])
+async def test_awkward_names_sign_and_round_trip(emulator: Emulator, name: str) -> None:
+    """Escaping in paths feeds SharedKey's canonicalized resource; both transports must verify."""
+    key = get_registry(emulator).ensure_account(ACCOUNT)[0]
+    sync_share = _service(emulator, key=key).create_share("s")
+    sync_share.create_directory("dir with space")
+    sync_share.get_file_client(f"dir with space/{name}").upload_file(b"sync")
+    async with AioShareServiceClient(
+        f"{emulator.file_url}/{ACCOUNT}/", credential=key, connection_verify=str(emulator.ca_path)
+    ) as svc:
+        file = svc.get_share_client("s").get_file_client(f"dir with space/{name}")
+        assert await (await file.download_file()).readall() == b"sync"
+        await file.rename_file(f"dir with space/renamed-{name}")
+    assert _on_disk(emulator, "s", f"dir with space/renamed-{name}").read_bytes() == b"sync"
+
+
+def test_files_written_to_the_share_folder_are_served_and_sidecar_is_outside(emulator: Emulator) -> None:
+    """The local runtime and tests may write into the share folder directly; the data plane sees it."""
+    share = _service(emulator).create_share("s")
+    share.get_file_client("via-api.txt").upload_file(b"api", metadata={"m": "1"})
+    folder = get_registry(emulator).share_path(ACCOUNT, "s")
+    (folder / "outputs").mkdir()
+    (folder / "outputs" / "result.json").write_bytes(b"{}")
+    assert sorted(p.name for p in folder.iterdir()) == ["outputs", "via-api.txt"]  # no sidecar files here
+    listed = {i.name: i.is_directory for i in share.list_directories_and_files()}
+    assert listed == {"outputs": True, "via-api.txt": False}
+    result = share.get_file_client("outputs/result.json")
+    assert result.download_file().readall() == b"{}"
+    assert result.get_file_properties().size == 2

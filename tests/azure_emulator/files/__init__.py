@@ -1,4 +1,22 @@
-"""Azure Files data plane (path-style account URLs: https://127.0.0.1:PORT/{account}/{share}/...)."""
+"""Azure Files data plane (path-style account URLs: https://127.0.0.1:PORT/{account}/{share}/...).
+
+Covers what azure-storage-file-share's ShareServiceClient/ShareClient/ShareDirectoryClient/
+ShareFileClient (sync and aio) use: list shares; create/get/delete share and share metadata;
+create/get/delete/list directories (include=Timestamps,ETag,Attributes,PermissionKey, prefix,
+maxresults + NextMarker) and directory metadata; create file (sparse, content settings, metadata), put
+range (update/clear, Content-MD5 checked), get file (whole and ranges, 206/416), HEAD, set properties
+(content settings, resize), set metadata, delete, rename (replace-if-exists), list ranges.
+Authentication: SharedKey, verified with the registry's account keys (:mod:`.auth`).
+
+Bytes are real files in ``get_registry(emulator).share_path(account, share)``; ids, times, ETags,
+metadata and content settings live in a sidecar under ``emulator.root / "files-meta"`` (:mod:`.meta`).
+
+Not covered: SAS and OAuth (Bearer) auth, leases, snapshots, copy, handles, NFS, file permissions
+(SDDL), case-insensitive name matching (the share folder is case-sensitive like the host file system).
+
+Fidelity: :mod:`.recordings` replays the real-Azure recordings in ../shared/azure-reference and
+compares status, header names and value kinds, and XML shape (tests/azure_emulator/test_files_fidelity.py).
+"""
 
 from __future__ import annotations
 
