@@ -1,0 +1,117 @@
+"""Azure Files error responses on the wire: XML body, x-ms-error-code header, status, as the service sends."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import xml.etree.ElementTree as ET
+from email.utils import formatdate
+
+from azure.core import PipelineClient
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.transport import RequestsTransport
+from azure.core.rest import HttpRequest
+from azure.storage.fileshare._shared.authentication import SharedKeyCredentialPolicy
+from azure.storage.fileshare.aio import ShareServiceClient as AioShareServiceClient
+
+from tests.azure_emulator.files.recordings import Replayer
+from tests.azure_emulator.server import Emulator
+from tests.azure_emulator.storage_registry import get_registry
+
+ACCOUNT = "errs"
+
+
+def _send(
+    emulator: Emulator, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> tuple[int, dict[str, str], bytes]:
+    key = get_registry(emulator).ensure_account(ACCOUNT)[0]
+    replayer = Replayer(emulator.file_url, ACCOUNT, key, str(emulator.ca_path))
+    hdrs = {"x-ms-version": "2026-10-06", "x-ms-date": formatdate(usegmt=True), **(headers or {})}
+    if method == "PUT":
+        hdrs["Content-Length"] = str(len(body))
+    resp = replayer.client.send_request(
+        HttpRequest(method, replayer.base + path, headers=hdrs, content=body or None)
+    )
+    return resp.status_code, dict(resp.headers), resp.read()
+
+
+def _code(body: bytes) -> str:
+    return ET.fromstring(body.decode("utf-8-sig")).findtext("Code") or ""
+
+
+def test_missing_share_and_parent_and_resource(emulator: Emulator) -> None:
+    status, headers, body = _send(emulator, "PUT", "/nosuch/dir?restype=directory")
+    assert (status, headers["x-ms-error-code"], _code(body)) == (404, "ShareNotFound", "ShareNotFound")
+    get_registry(emulator).ensure_share(ACCOUNT, "s")
+    status, headers, _ = _send(emulator, "PUT", "/s/a/b?restype=directory")
+    assert (status, headers["x-ms-error-code"]) == (404, "ParentNotFound")
+    status, headers, body = _send(emulator, "GET", "/s/missing.txt")
+    assert (status, headers["x-ms-error-code"], _code(body)) == (404, "ResourceNotFound", "ResourceNotFound")
+    assert headers["x-ms-request-id"] and headers["x-ms-version"] == "2026-10-06"
+
+
+def test_md5_mismatch_and_invalid_range(emulator: Emulator) -> None:
+    get_registry(emulator).ensure_share(ACCOUNT, "s")
+    assert _send(emulator, "PUT", "/s/f", {"x-ms-type": "file", "x-ms-content-length": "16"})[0] == 201
+    range_headers = {"x-ms-range": "bytes=0-3", "x-ms-write": "update"}
+    wrong = base64.b64encode(hashlib.md5(b"nope").digest()).decode()
+    status, headers, _ = _send(
+        emulator, "PUT", "/s/f?comp=range", {**range_headers, "Content-MD5": wrong}, b"data"
+    )
+    assert (status, headers["x-ms-error-code"]) == (400, "Md5Mismatch")
+    right = base64.b64encode(hashlib.md5(b"data").digest()).decode()
+    status, headers, _ = _send(
+        emulator, "PUT", "/s/f?comp=range", {**range_headers, "Content-MD5": right}, b"data"
+    )
+    assert (status, headers["Content-MD5"]) == (201, right)
+    status, headers, _ = _send(emulator, "GET", "/s/f", {"x-ms-range": "bytes=16-20"})
+    assert (status, headers["x-ms-error-code"]) == (416, "InvalidRange")
+
+
+class _AddHeaderAfterSigning(SansIOHTTPPolicy):  # type: ignore[misc]
+    def on_request(self, request: PipelineRequest) -> None:  # type: ignore[type-arg]
+        request.http_request.headers["x-ms-meta-added"] = "later"
+
+
+def test_tampered_and_unsigned_requests_are_refused(emulator: Emulator) -> None:
+    registry = get_registry(emulator)
+    key = registry.ensure_account(ACCOUNT)[0]
+    registry.ensure_share(ACCOUNT, "s")
+    base = f"{emulator.file_url}/{ACCOUNT}"
+    headers = {"x-ms-version": "2026-10-06", "x-ms-date": formatdate(usegmt=True), "Content-Length": "0"}
+    transport = RequestsTransport(connection_verify=str(emulator.ca_path))
+    # A header added after signing changes the string-to-sign: the service must notice.
+    tampered = PipelineClient(
+        base_url=base,
+        policies=[SharedKeyCredentialPolicy(ACCOUNT, key), _AddHeaderAfterSigning()],
+        transport=transport,
+    )
+    resp = tampered.send_request(HttpRequest("PUT", f"{base}/s/d?restype=directory", headers=headers))
+    assert (resp.status_code, resp.headers["x-ms-error-code"]) == (403, "AuthenticationFailed")
+    unsigned = PipelineClient(base_url=base, policies=[], transport=transport)
+    resp = unsigned.send_request(HttpRequest("PUT", f"{base}/s/d?restype=directory", headers=headers))
+    assert (resp.status_code, resp.headers["x-ms-error-code"]) == (403, "NoAuthenticationInformation")
+    assert not (registry.share_path(ACCOUNT, "s") / "d").exists()
+
+
+async def test_parallel_range_writes_to_one_file(emulator: Emulator) -> None:
+    key = get_registry(emulator).ensure_account(ACCOUNT)[0]
+    chunk, count = 64 * 1024, 48
+    data = os.urandom(chunk * count)
+    async with AioShareServiceClient(
+        f"{emulator.file_url}/{ACCOUNT}", credential=key, connection_verify=str(emulator.ca_path)
+    ) as svc:
+        share = await svc.create_share("par")
+        file = share.get_file_client("big.bin")
+        await file.create_file(len(data))
+        order = list(range(count))[::-1]  # out of order, all in flight at once
+        await asyncio.gather(
+            *(
+                file.upload_range(data[i * chunk : (i + 1) * chunk], offset=i * chunk, length=chunk)
+                for i in order
+            )
+        )
+    assert (get_registry(emulator).share_path(ACCOUNT, "par") / "big.bin").read_bytes() == data
