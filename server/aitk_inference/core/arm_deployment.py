@@ -99,7 +99,9 @@ class DeploymentRun:
         async with deployments_client(self.credential, self.subscription_id, self.cloud) as client:
             self.progress.report(f"Starting deployment {self.name}", self.percent_range[0])
             async with azure_call(f"starting deployment {self.name}"):
-                poller = await client.deployments.begin_create_or_update(self.resource_group, self.name, body)
+                poller = await client.deployments.begin_create_or_update(
+                    self.resource_group, self.name, body, polling_interval=self.poll_seconds
+                )
             self.progress.log(f"Deployment {self.name} started. Follow it in the Azure portal: {link}")
             waiter = asyncio.ensure_future(poller.result())
             try:
