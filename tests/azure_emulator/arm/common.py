@@ -220,5 +220,15 @@ def not_found(rid: ResourceId | str, type_name: str | None = None) -> ArmError:
     )
 
 
-def base_url(emulator: Emulator) -> str:
-    return emulator.arm_url
+def retry_after(emulator: Emulator) -> str:
+    """Retry-After on the response that starts a long-running operation (SDKs parse it as an int)."""
+    return str(int(emulator.settings.retry_after))
+
+
+def poll_retry_after(emulator: Emulator) -> str:
+    """Retry-After on an in-progress status poll: settings.retry_after, or when that is 0 the step delay
+    (pollers read it as a float; a 0 or missing value would make them wait their 30 s default)."""
+    settings = emulator.settings
+    if settings.retry_after > 0:
+        return str(settings.retry_after)
+    return f"{max(settings.operation_step_delay, 0.01):g}"

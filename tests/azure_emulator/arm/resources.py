@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.azure_emulator.arm.common import ResourceId, arm_route, ok
+from tests.azure_emulator.arm.common import ResourceId, arm_route, ok, poll_retry_after, retry_after
 from tests.azure_emulator.arm.state import ArmState
 from tests.azure_emulator.routing import ArmError, RequestContext
 
@@ -196,7 +196,8 @@ def register_resources(arm: ArmState) -> None:
         op = arm.operations.get(ctx.params["op"])
         if op is None:
             raise ArmError(404, "OperationNotFound", f"Operation '{ctx.params['op']}' was not found.")
-        return ok(op.status_body(ctx.request.path))
+        headers = {"Retry-After": poll_retry_after(emu)} if op.status == "InProgress" else {}
+        return ok(op.status_body(ctx.request.path), headers=headers)
 
     r.add("GET", "/subscriptions/{sub}/providers/{ns}/locations/{loc}/{kind}/{op}", operation_status)
     r.add("GET", "/subscriptions", list_subs)
@@ -241,7 +242,7 @@ def register_generic(arm: ArmState) -> None:
         if outcome.operation is not None and outcome.async_url:
             headers["Azure-AsyncOperation"] = outcome.async_url
         if outcome.operation is not None:
-            headers["Retry-After"] = str(emu.settings.retry_after)
+            headers["Retry-After"] = retry_after(emu)
         status = outcome.status or (201 if outcome.created else 200)
         body_out = None if status == 202 else arm.handler_for(rid).render(outcome.resource)
         return ok(body_out, status=status, headers=headers)
