@@ -18,6 +18,10 @@ What answers behind the ingress is an :class:`AppRuntime`, chosen per revision a
 - ``await handle(request)`` for each ingress request while the revision is Running (before that the
   ingress answers 503, as ACA does while no replica is ready);
 - ``await stop()`` before a restart, when a newer revision replaces it, and at emulator stop.
+
+Optionally a runtime has a ``failure`` attribute (``str | None``): once set (e.g. the container's process
+exited), the revision becomes Failed/Unhealthy with it as details, whether Activating or Running
+(see ``runtime_process.py``).
 """
 
 from __future__ import annotations

@@ -390,10 +390,13 @@ class ContainerApps(TypeHandler):
                 return
         await asyncio.sleep(settings.revision_activation_delay)
         while rev.active:
+            if self._failed(rev, runtime):
+                return
             if settings.revision_becomes_healthy and await runtime.ready():
                 rev.running_state = "Running"
                 rev.health_state = "Healthy"
                 rev.details = None
+                await self._watch_failure(rev, runtime)
                 return
             if not settings.revision_becomes_healthy:
                 rev.health_state = "Unhealthy"
@@ -403,6 +406,24 @@ class ContainerApps(TypeHandler):
                     f"(connection refused). The revision stays Activating until its probes pass."
                 )
             await asyncio.sleep(0.05)
+
+    @staticmethod
+    def _failed(rev: Revision, runtime: AppRuntime) -> bool:
+        """A runtime whose container can die (optional ``failure`` attribute, e.g. the process runtime's
+        exit) fails the revision, as ACA reports a crashed container."""
+        failure = getattr(runtime, "failure", None)
+        if not failure:
+            return False
+        rev.running_state = "Failed"
+        rev.health_state = "Unhealthy"
+        rev.details = str(failure)
+        return True
+
+    async def _watch_failure(self, rev: Revision, runtime: AppRuntime) -> None:
+        while hasattr(runtime, "failure") and rev.active and rev.runtime is runtime:
+            if self._failed(rev, runtime):
+                return
+            await asyncio.sleep(0.2)
 
     async def _deactivate(self, rev: Revision) -> None:
         if rev.task is not None and not rev.task.done() and rev.task is not asyncio.current_task():
