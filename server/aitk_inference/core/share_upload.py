@@ -1,0 +1,112 @@
+"""Crash-safe upload of one file to a share: write a temporary name beside the target in parallel
+ranges read from disk as needed, then rename it over the target in one step.
+
+A replica reading the share therefore sees the old file or the new one, never a half-written one.
+Memory is bounded by the range slots shared across all uploads: each slot holds one range read
+from disk plus the TLS layer's copies of it while it is sent (about 3x range size per slot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from azure.storage.fileshare import ContentSettings
+
+from aitk_inference.core.bounded import run_bounded
+from aitk_inference.core.errors import AitkError
+from aitk_inference.core.reporting import CancellationToken
+from aitk_inference.core.share_manifest import temp_path_for
+
+if TYPE_CHECKING:
+    from azure.storage.fileshare.aio import ShareClient
+
+RANGE_SIZE = 4 * 1024 * 1024  # the largest range Azure Files accepts in one Put Range
+
+
+class Source:
+    """Bytes to upload: a local file read range by range, or an in-memory blob (the manifest)."""
+
+    def __init__(self, size: int, *, path: Path | None = None, data: bytes | None = None) -> None:
+        self.size = size
+        self.path = path
+        self.data = data
+
+    async def read(self, offset: int, length: int) -> bytes:
+        if self.data is not None:
+            return self.data[offset : offset + length]
+        assert self.path is not None
+        return await asyncio.to_thread(_pread, self.path, offset, length)
+
+
+def _pread(path: Path, offset: int, length: int) -> bytes:
+    with open(path, "rb") as fh:
+        data = os.pread(fh.fileno(), length, offset)
+    if len(data) != length:
+        raise AitkError(
+            f"{path} changed while it was being uploaded (it is now shorter).",
+            hint="Deploy again once nothing is writing to it.",
+        )
+    return data
+
+
+class Uploader:
+    def __init__(
+        self,
+        share: ShareClient,
+        *,
+        range_slots: int,
+        cancel: CancellationToken | None,
+        on_bytes: Callable[[int], None] = lambda n: None,
+        range_size: int = RANGE_SIZE,
+    ) -> None:
+        self._share = share
+        self._slots = asyncio.Semaphore(range_slots)
+        self._range_slots = range_slots
+        self._cancel = cancel
+        self._on_bytes = on_bytes
+        self._range_size = range_size
+
+    def _check(self) -> None:
+        if self._cancel is not None:
+            self._cancel.raise_if_cancelled()
+
+    async def upload(
+        self, path: str, source: Source, md5: bytes, *, before_commit: Callable[[], None] | None = None
+    ) -> None:
+        """Upload ``source`` to ``path`` via a temporary name; ``md5`` becomes its Content-MD5.
+        ``before_commit`` may raise to abandon the upload just before the rename (e.g. the local
+        file changed meanwhile)."""
+        self._check()
+        temp = self._share.get_file_client(temp_path_for(path, uuid.uuid4().hex[:12]))
+        await temp.create_file(source.size, content_settings=ContentSettings(content_md5=bytearray(md5)))
+        try:
+            ranges = [
+                (offset, min(self._range_size, source.size - offset))
+                for offset in range(0, source.size, self._range_size)
+            ]
+
+            async def put(span: tuple[int, int]) -> None:
+                offset, length = span
+                async with self._slots:  # the read happens inside the slot: bounded memory
+                    self._check()
+                    data = await source.read(offset, length)
+                    await temp.upload_range(data, offset=offset, length=length)
+                self._on_bytes(length)
+
+            await run_bounded(ranges, put, self._range_slots)
+            self._check()
+            if before_commit is not None:
+                before_commit()
+            await temp.rename_file(path, overwrite=True)
+        except asyncio.CancelledError:
+            raise  # the task is going away; the next sync deletes the leftover temp file
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await temp.delete_file()
+            raise
