@@ -5,6 +5,7 @@ operations, outputs and ARM-shaped failures (template errors, missing existing r
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.azure_emulator.server import Emulator
 from tests.azure_emulator.storage_registry import get_registry
 from tests.azure_emulator.test_arm_resources import SUB, sdk_kwargs
 from tests.azure_emulator.test_containerapps import http_get, wait_for
+from tests.conftest import REPO
 
 RG = "rg-dep"
 
@@ -256,3 +258,18 @@ async def test_existing_resource_must_exist(client: DeploymentsMgmtClient) -> No
         await deploy(client, template, name="uses-existing")
     assert err.value.error is not None and err.value.error.code == "DeploymentFailed"
     assert err.value.error.details[0].code == "ResourceNotFound"
+
+
+async def test_project_template_deploys(emulator: Emulator, client: DeploymentsMgmtClient) -> None:
+    """The template this project ships (infra/provision/inference.json) deploys end to end."""
+    template = json.loads((REPO / "infra" / "provision" / "inference.json").read_text())
+    params = json.loads((REPO / "infra" / "provision" / "inference.parameters.json").read_text())[
+        "parameters"
+    ]
+    result = await deploy(client, template, params)
+    outputs = {k: v.get("value") for k, v in result.properties.outputs.items()}
+    assert outputs["SUBSCRIPTION_ID"] == SUB and outputs["RESOURCE_GROUP_NAME"] == RG
+    assert outputs["ACA_APP_ENDPOINT"].startswith("127.0.0.1:")
+    assert get_registry(emulator).share_exists(outputs["STORAGE_ACCOUNT_NAME"], outputs["FILE_SHARE_NAME"])
+    ops = [op async for op in client.deployment_operations.list(RG, "inference")]
+    assert ops and all(op.properties.provisioning_state == "Succeeded" for op in ops)

@@ -11,8 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.azure_emulator.fidelity import recordings
 from tests.azure_emulator.fidelity.recordings import Entry
 from tests.azure_emulator.fidelity.replay import Replayer, Step, report
@@ -87,12 +85,6 @@ def assert_matches(steps: list[Step], ignore: dict[str, str] | None = None) -> N
     assert steps and not any(s.differences for s in steps), report(steps)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator has no Microsoft.Resources/deployments provider yet (served by the generic store: "
-    "no Azure-AsyncOperation, no outputs/providers/dependencies); remove once the deployments route lands",
-)
-@pytest.mark.no_fidelity(reason="same as the xfail: the generic store's 201 carries no polling header")
 def test_deployment_create_and_polling_match_recording(emulator: Emulator, azure_reference: Path) -> None:
     steps = replay(emulator, azure_reference, recordings.DEPLOYMENT_CREATE, rewrite=inline_template)
     assert any("final poll via Azure-AsyncOperation" in s.label for s in steps)
@@ -112,11 +104,6 @@ def test_managed_environment_storage_create_matches_recording(
     assert any("final poll" in s.label for s in steps), report(steps)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="container app differs from Azure: no resources.ephemeralStorage default, custom 'http' scale rule "
-    "not normalized to an http rule, DELETE answers 200 instead of 202 + Location polling",
-)
 def test_container_app_create_and_delete_match_recording(emulator: Emulator, azure_reference: Path) -> None:
     steps = replay(emulator, azure_reference, recordings.CONTAINER_APP_CREATE)
     assert_matches(steps)

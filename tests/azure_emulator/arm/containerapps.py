@@ -94,11 +94,39 @@ def quota_error(arm: ArmState, sub: str, location: str, profile_type: str, cores
     )
 
 
+def normalize_template(template: dict[str, Any]) -> dict[str, Any]:
+    """Defaults and normal forms Azure applies to a revision template (as the recordings show):
+    container resources get ``ephemeralStorage`` (4 GiB per core, at least 1 GiB), custom ``http`` scale rules become
+    ``http`` rules."""
+    containers = []
+    for c in template.get("containers") or []:
+        c = dict(c)
+        res = dict(c.get("resources") or {"cpu": 0.5, "memory": "1Gi"})
+        cpu = float(res.get("cpu", 0.5))
+        res.setdefault("ephemeralStorage", f"{max(1, round(cpu * 4))}Gi")
+        c["resources"] = res
+        containers.append(c)
+    if containers:
+        template["containers"] = containers
+    scale = dict(template.get("scale") or {})
+    rules = []
+    for rule in scale.get("rules") or []:
+        custom = rule.get("custom") or {}
+        if str(custom.get("type", "")).lower() == "http":
+            rule = {"name": rule.get("name"), "http": {"metadata": custom.get("metadata") or {}}}
+        rules.append(rule)
+    if rules:
+        scale["rules"] = rules
+        template["scale"] = scale
+    return template
+
+
 # -- managed environments --------------------------------------------------------------------
 
 
 class ManagedEnvironments(TypeHandler):
     type_name = "Microsoft.App/managedEnvironments"
+    async_delete_kind = "managedEnvironmentOperationResults"
 
     async def put(
         self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
@@ -224,6 +252,7 @@ class AppState:
 
 class ContainerApps(TypeHandler):
     type_name = "Microsoft.App/containerApps"
+    async_delete_kind = "containerappOperationResults"
 
     def __init__(self, arm: ArmState) -> None:
         super().__init__(arm)
@@ -296,7 +325,7 @@ class ContainerApps(TypeHandler):
             ingress.setdefault("allowInsecure", False)
             ingress.setdefault("traffic", [{"weight": 100, "latestRevision": True}])
             config["ingress"] = ingress
-        template = dict(props.get("template") or {})
+        template = normalize_template(dict(props.get("template") or {}))
         scale = dict(template.get("scale") or {})
         scale.setdefault("minReplicas", 0)
         scale.setdefault("maxReplicas", 10)

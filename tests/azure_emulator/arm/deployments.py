@@ -107,6 +107,10 @@ class Deployment:
     error: dict[str, Any] | None = None
     operations: list[DeploymentOperation] = field(default_factory=list)
     task: asyncio.Task[Any] | None = None
+    # Parameter values after binding (supplied or defaulted), by template parameter name.
+    bound: dict[str, Any] = field(default_factory=dict)
+    # resource type -> locations, for properties.providers
+    locations: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def template_hash(self) -> str:
@@ -122,7 +126,9 @@ class Deployment:
                 ptype, ptype.capitalize()
             )
             given = next((v for k, v in self.parameters.items() if k.lower() == name.lower()), None)
-            if isinstance(given, dict) and "value" in given:
+            if name in self.bound:
+                value = self.bound[name]
+            elif isinstance(given, dict) and "value" in given:
                 value = given["value"]
             elif "defaultValue" in spec and not (
                 isinstance(spec["defaultValue"], str) and spec["defaultValue"].startswith("[")
@@ -135,8 +141,8 @@ class Deployment:
 
     def body(self) -> dict[str, Any]:
         providers: dict[str, set[str]] = {}
-        for op in self.operations:
-            ns, _, rtype = op.resource.type.partition("/")
+        for rtype_full in self.locations:
+            ns, _, rtype = rtype_full.partition("/")
             providers.setdefault(ns, set()).add(rtype)
         props: dict[str, Any] = {
             "templateHash": self.template_hash,
@@ -147,7 +153,13 @@ class Deployment:
             "duration": _duration(self.started, self.ended),
             "correlationId": self.correlation_id,
             "providers": [
-                {"namespace": ns, "resourceTypes": [{"resourceType": t} for t in sorted(types)]}
+                {
+                    "namespace": ns,
+                    "resourceTypes": [
+                        {"resourceType": t, "locations": sorted(self.locations[f"{ns}/{t}"])}
+                        for t in sorted(types)
+                    ],
+                }
                 for ns, types in providers.items()
             ],
             "dependencies": [],
@@ -242,7 +254,23 @@ class Deployments:
             parameters=parameters,
             mode=str(props.get("mode", "Incremental")),
         )
+        # The engine keeps bound values on its evaluator (no public accessor yet).
+        dep.bound = dict(getattr(getattr(plan, "_ev", None), "params", None) or {})
+        for res in plan.resources:
+            if res.condition and not res.existing:
+                loc = self._planned_location(plan, res, group["location"])
+                dep.locations.setdefault(res.type, set()).update([loc] if loc else [])
         return group, plan, dep
+
+    def _planned_location(self, plan: TemplatePlan, res: PlannedResource, fallback: str) -> str | None:
+        """The resource's location for ``providers`` (children have none; an unevaluable one → RG's)."""
+        if "/" in res.type.partition("/")[2]:
+            return None
+        try:
+            loc = plan.resource_body(res, Resolver(self.arm)).get("location")
+        except (TemplateError, ArmError):
+            loc = None
+        return str(loc or fallback).replace(" ", "").lower()
 
     async def run(self, dep: Deployment, plan: TemplatePlan) -> None:
         step = self.arm.emulator.settings.operation_step_delay

@@ -196,6 +196,20 @@ def register_resources(arm: ArmState) -> None:
         op = arm.operations.get(ctx.params["op"])
         if op is None:
             raise ArmError(404, "OperationNotFound", f"Operation '{ctx.params['op']}' was not found.")
+        if ctx.params["kind"].lower().endswith("operationresults"):  # a Location URL: 202 → 204
+            if op.status == "InProgress":
+                return ok(
+                    None,
+                    status=202,
+                    # Whole seconds, as Azure sends on Location polls (deletes only, so the wait is rare).
+                    headers={
+                        "Location": str(ctx.request.url),
+                        "Retry-After": str(max(1, emu.settings.retry_after)),
+                    },
+                )
+            if op.error:
+                raise ArmError(400, op.error["code"], op.error["message"], details=op.error.get("details"))
+            return ok(None, status=204)
         headers = {"Retry-After": poll_retry_after(emu)} if op.status == "InProgress" else {}
         return ok(op.status_body(ctx.request.path), headers=headers)
 
@@ -267,7 +281,18 @@ def register_generic(arm: ArmState) -> None:
         sub, parts = parse(ctx)
         rid = rid_of(sub, ctx.params["rg"], parts)
         arm.resource_group(sub, ctx.params["rg"])
+        handler = arm.handler_for(rid)
+        stored = arm.store.get(str(rid))
         found = await arm.delete(rid)
+        if found and stored is not None and handler.async_delete_kind:
+            op = arm.new_operation(str(rid))
+            arm.finish_later(op)
+            loc = str(stored.get("location", "")).replace(" ", "").lower()
+            url = (
+                f"{emu.arm_url}/subscriptions/{rid.subscription}/providers/{rid.namespace}/locations/{loc}"
+                f"/{handler.async_delete_kind}/{op.id}?api-version={ctx.api_version}"
+            )
+            return ok(None, status=202, headers={"Location": url, "Retry-After": retry_after(emu)})
         return ok(None, status=200 if found else 204)
 
     @arm_route()

@@ -66,6 +66,8 @@ class TypeHandler:
     """Default behaviour: store what was PUT with ``provisioningState: Succeeded``, synchronously."""
 
     type_name = ""  # canonical casing, e.g. "Microsoft.Storage/storageAccounts"
+    # When set, DELETE answers 202 + Location ``.../locations/{loc}/{kind}/{id}`` (202 → 204), like ACA.
+    async_delete_kind: str | None = None
 
     def __init__(self, arm: ArmState) -> None:
         self.arm = arm

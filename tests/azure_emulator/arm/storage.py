@@ -233,7 +233,9 @@ class Workspaces(TypeHandler):
     def action(
         self, rid: ResourceId, action: str, body: dict[str, Any] | None, api_version: str
     ) -> tuple[int, Any]:
-        if action.lower() == "sharedkeys":
+        # Templates commonly call listKeys(workspace) (Bicep: logAnalytics.listKeys()); the RP answers it
+        # like sharedKeys.
+        if action.lower() in ("sharedkeys", "listkeys"):
             # Derived from the workspace id so repeated calls agree; never a real key.
             seed = hashlib.sha512(rid.key.encode()).digest()
             return 200, {
