@@ -250,10 +250,15 @@ class ProcessRuntime:
                 if key.lower() not in HOP_BY_HOP:
                     resp.headers.add(key, value)
             await resp.prepare(request)
-            # Each chunk as it arrives: token streams (SSE) reach the client as they are generated.
-            async for chunk in upstream.content.iter_any():
-                await resp.write(chunk)
-            await resp.write_eof()
+            try:
+                # Each chunk as it arrives: token streams (SSE) reach the client as they are generated.
+                async for chunk in upstream.content.iter_any():
+                    await resp.write(chunk)
+                await resp.write_eof()
+            except ConnectionResetError:
+                pass  # the client went away (closing the upstream below tells the app)
+            except aiohttp.ClientError:
+                resp.force_close()  # the app died mid-answer: the client sees a cut connection
             return resp
         finally:
             # Also on a client disconnect: closing the upstream connection tells the app to stop.

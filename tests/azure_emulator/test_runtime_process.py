@@ -49,7 +49,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/health":
             return self.send(200, b"{}")
-        if self.path == "/stream":
+        if self.path in ("/stream", "/endless"):
             # Second event only once the client has seen the first (it then creates the go file).
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -63,7 +63,16 @@ class Handler(BaseHTTPRequestHandler):
             while not os.path.exists(go):
                 time.sleep(0.02)
             chunk(b"data: two\n\n")
-            self.wfile.write(b"0\r\n\r\n")
+            if self.path == "/stream":
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            # /endless: until the client is gone (the proxy must pass the disconnect on).
+            try:
+                while True:
+                    chunk(b"data: more\n\n")
+                    time.sleep(0.02)
+            except OSError:
+                open(os.path.join(os.environ["AITK_MOUNT"], "gone"), "w").close()
             return
         if self.path == "/exit":
             self.send(200, b"{}")
@@ -302,3 +311,19 @@ async def test_a_crash_while_running_fails_the_revision(
     # Restarting brings it back.
     await aca.container_apps_revisions.restart_revision(RG, "app", rev)
     assert await wait_state(aca, rev, "Running") == ("Running", "Healthy")
+
+
+async def test_a_client_disconnect_reaches_the_app(emulator: Emulator, aca: ContainerAppsAPIClient) -> None:
+    folder = share_folder(emulator)
+    app = await create_app(aca)
+    assert (await wait_state(aca, app.latest_revision_name, "Running"))[0] == "Running"
+    async with https(emulator) as session:
+        resp = await session.get(f"https://{app.configuration.ingress.fqdn}/endless")
+        assert await asyncio.wait_for(resp.content.readuntil(b"\n\n"), 20) == b"data: one\n\n"
+        resp.close()  # drops the connection
+    (folder / "go").write_text("")
+    for _ in range(400):  # up to 20 s
+        if (folder / "gone").exists():
+            break
+        await asyncio.sleep(0.05)
+    assert (folder / "gone").exists(), "the app kept streaming to a client that had left"
