@@ -122,7 +122,10 @@ async def test_provision_reuses_existing_finetuning_resources(
     second, progress = await run_provision(project, credential, cloud, prompter=prompter)
     assert prompter.asked == [] and prompter.confirmations == []
     assert second == first
-    assert arm_get(emulator, account_id) == created_before
+    after = arm_get(emulator, account_id)
+    # Re-PUT, not re-created: the creation time is kept (only lastModified* may move).
+    assert after["systemData"]["createdAt"] == created_before["systemData"]["createdAt"]
+    assert after["properties"].get("creationTime") == created_before["properties"].get("creationTime")
     assert (share_dir / "finetuned-model" / "adapter.bin").read_bytes() == b"weights"
     assert any("finetuning.config.json" in m for m, _l in progress.logs)
 
