@@ -114,7 +114,7 @@ def map_mounts(text: str, mounts: Mapping[str, Path]) -> str:
     ``/mounted`` or ``/a/mount``) with its local folder. Longer mount paths go first."""
     for container_path in sorted(mounts, key=len, reverse=True):
         pattern = re.compile(r"(?<![\w./-])" + re.escape(container_path.rstrip("/")) + r"(?![\w.-])")
-        text = pattern.sub(lambda _m, p=str(mounts[container_path]): p, text)
+        text = pattern.sub(str(mounts[container_path]).replace("\\", "\\\\"), text)
     return text
 
 

@@ -21,6 +21,7 @@ from aitk_inference.core.provision import provision
 from aitk_inference.core.reporting import CancellationToken, NonInteractivePrompter, RecordingProgress
 from azure.identity.aio import AzureCliCredential
 from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from tests.azure_emulator.runtime_process import ProcessRuntime
 from tests.azure_emulator.server import Emulator
@@ -91,12 +92,14 @@ async def test_provision_deploy_then_chat_over_https(
 
     verify = ssl.create_default_context(cafile=str(emulator.ca_path))
     async with httpx.AsyncClient(verify=verify, timeout=60) as http:
-        client = AsyncOpenAI(base_url=f"{result.endpoint_url}/v1", api_key="unused", http_client=http)
-        messages = [{"role": "user", "content": "hello what is the answer"}]
+        client = AsyncOpenAI(
+            base_url=f"{result.endpoint_url}/v1", api_key="unused", http_client=http, max_retries=0
+        )
+        messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello what is the answer"}]
         completion = await client.chat.completions.create(
             model="tiny-llama-lora",
             messages=messages,
-            max_tokens=8,  # type: ignore[arg-type]
+            max_tokens=8,
         )
         assert completion.object == "chat.completion"
         assert completion.choices[0].message.role == "assistant"
@@ -106,7 +109,7 @@ async def test_provision_deploy_then_chat_over_https(
         # Server-sent events come through the ingress proxy chunk by chunk, ending with [DONE].
         stream = await client.chat.completions.create(
             model="tiny-llama-lora",
-            messages=messages,  # type: ignore[arg-type]
+            messages=messages,
             max_tokens=6,
             stream=True,
         )
