@@ -182,8 +182,9 @@ class ProcessRuntime:
         env.update(OFFLINE_ENV)
         env.update(self.extra_env)
         env.update(info.env)
-        if "/mount" in info.mounts:
-            env["AITK_MOUNT"] = str(info.mounts["/mount"])
+        mount = next((local for path, local in info.mounts.items() if path.rstrip("/") == "/mount"), None)
+        if mount is not None:
+            env["AITK_MOUNT"] = str(mount)
         env.update({"PORT": str(self.port), "HOST": "127.0.0.1", "AITK_PYTHON": self.python})
         with self.log_path.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
