@@ -273,3 +273,38 @@ async def test_project_template_deploys(emulator: Emulator, client: DeploymentsM
     assert get_registry(emulator).share_exists(outputs["STORAGE_ACCOUNT_NAME"], outputs["FILE_SHARE_NAME"])
     ops = [op async for op in client.deployment_operations.list(RG, "inference")]
     assert ops and all(op.properties.provisioning_state == "Succeeded" for op in ops)
+
+
+async def test_polling_survives_injected_faults(emulator: Emulator, client: DeploymentsMgmtClient) -> None:
+    """429/503 on the status poll and on the final GET are retried by the SDK; the result is intact."""
+    emulator.faults.add(
+        service="arm",
+        method="GET",
+        path="/operationStatuses/",
+        status=429,
+        code="TooManyRequests",
+        retry_after=0,
+    )
+    emulator.faults.add(
+        service="arm", method="GET", path="/deployments/inference$", status=503, retry_after=0
+    )
+    result = await deploy(client, TEMPLATE)
+    assert result.properties.provisioning_state == "Succeeded"
+    statuses = [
+        x.status
+        for x in emulator.traffic.snapshot()
+        if x.method == "GET" and "/deployments/inference" in x.path
+    ]
+    assert 429 in statuses and 503 in statuses and statuses[-1] == 200
+
+
+async def test_cancel_running_deployment(emulator: Emulator, client: DeploymentsMgmtClient) -> None:
+    emulator.settings.operation_step_delay = 0.5
+    poller = await client.deployments.begin_create_or_update(
+        RG, "slow", {"properties": {"mode": "Incremental", "template": TEMPLATE}}
+    )
+    await client.deployments.cancel(RG, "slow")
+    with pytest.raises(HttpResponseError):
+        await poller.result()
+    dep = await client.deployments.get(RG, "slow")
+    assert dep.properties.provisioning_state == "Canceled"

@@ -307,6 +307,10 @@ class Deployments:
         except asyncio.CancelledError:
             if dep.status in ("Accepted", "Running"):
                 dep.status = "Canceled"
+                dep.error = {
+                    "code": "DeploymentCanceled",
+                    "message": f"The deployment '{dep.name}' was canceled.",
+                }
                 dep.ended = now()
             raise
 
