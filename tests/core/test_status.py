@@ -41,6 +41,9 @@ async def test_status_after_deploy(emulator: Emulator, credential: Any, cloud: C
         r.name == report.latest_revision and r.active for r in report.revisions
     )
     assert report.endpoint_healthy is True
+    assert report.provisioning_state == "Succeeded"
+    # Wire values, not SDK enum reprs.
+    assert {r.running_state for r in report.revisions if r.active} == {"Running"}
     assert any(config["ACA_APP_NAME"] in line for line in report.lines())
 
 

@@ -88,12 +88,11 @@ async def deploy(
     progress.report("Finding the file share", 0)
     share = await share_target(credential, cloud, target)
     cancel.raise_if_cancelled()
-    synced = await sync_project(
-        paths.root, share, progress=ScaledProgress(progress, *_SYNC, prefix="Uploading: "), cancel=cancel
-    )
+    synced = await sync_project(paths.root, share, progress=ScaledProgress(progress, *_SYNC), cancel=cancel)
     progress.log(
         f"Sync done: {synced.files_uploaded} file(s) uploaded ({synced.bytes_uploaded} bytes), "
-        f"{synced.files_deleted} removed, {synced.files_unchanged} unchanged."
+        f"{synced.files_deleted} removed, {synced.files_unchanged} unchanged.",
+        "debug",
     )
     cancel.raise_if_cancelled()
 

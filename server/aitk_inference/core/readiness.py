@@ -38,12 +38,19 @@ class RevisionState:
         return text
 
 
+def enum_text(value: Any) -> str:
+    """SDK enums print as ``RevisionRunningState.RUNNING``; users need the wire value ``Running``."""
+    if value is None:
+        return ""
+    return str(getattr(value, "value", value))
+
+
 def _state(revision: Any) -> RevisionState:
     props = revision.properties
     return RevisionState(
         name=str(revision.name),
-        running_state=str(getattr(props, "running_state", "") or ""),
-        health_state=str(getattr(props, "health_state", "") or ""),
+        running_state=enum_text(getattr(props, "running_state", None)),
+        health_state=enum_text(getattr(props, "health_state", None)),
         replicas=int(getattr(props, "replicas", 0) or 0),
         provisioning_error=getattr(props, "provisioning_error", None),
     )

@@ -11,7 +11,7 @@ from aitk_inference.core.azure_clients import container_apps_client
 from aitk_inference.core.azure_errors import azure_call
 from aitk_inference.core.cloud import Cloud
 from aitk_inference.core.config import check_project, endpoint_url, require_deploy_target
-from aitk_inference.core.readiness import probe_endpoint
+from aitk_inference.core.readiness import enum_text, probe_endpoint
 from aitk_inference.core.reporting import Progress
 
 
@@ -100,17 +100,13 @@ async def status(
         subscription_id=target.subscription_id,
         endpoint_url=url,
         latest_revision=props.latest_revision_name if props else None,
-        provisioning_state=str(props.provisioning_state) if props and props.provisioning_state else None,
+        provisioning_state=(enum_text(props.provisioning_state) or None) if props else None,
         revisions=[
             RevisionStatus(
                 name=str(r.name),
                 active=bool(r.properties and r.properties.active),
-                running_state=str(r.properties.running_state)
-                if r.properties and r.properties.running_state
-                else None,
-                health_state=str(r.properties.health_state)
-                if r.properties and r.properties.health_state
-                else None,
+                running_state=(enum_text(r.properties.running_state) or None) if r.properties else None,
+                health_state=(enum_text(r.properties.health_state) or None) if r.properties else None,
                 replicas=int(r.properties.replicas or 0) if r.properties else 0,
                 traffic_weight=r.properties.traffic_weight if r.properties else None,
             )
