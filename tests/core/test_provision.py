@@ -241,3 +241,39 @@ async def test_bad_parameters_fail_before_any_azure_call(
     assert expect in exc.value.message
     assert "inference.parameters.json" in exc.value.message
     assert [e for e in emulator.traffic.snapshot() if not e.path.startswith("/_emulator")] == []
+
+
+async def test_deployment_failure_is_explained_and_config_untouched(
+    emulator: Emulator, credential: Any, cloud: Cloud, project: Path
+) -> None:
+    """Quota taken by someone else between the early check and the environment's creation: ARM fails
+    the deployment with DeploymentFailed wrapping MaxRegionalQuotaExceeded; the user reads the cause."""
+    emulator.settings.operation_step_delay = 0.3
+    before = (project / "infra" / "inference.config.json").read_bytes()
+
+    class QuotaVanishes(RecordingProgress):
+        def log(self, message: str, level: str = "info") -> None:
+            super().log(message, level)
+            if message.startswith("Deployment aitk-inference-") and "started" in message:
+                emulator.settings.gpu_quota = {"*": 0}
+
+    progress = QuotaVanishes()
+    with pytest.raises(AitkError) as exc:
+        await provision(
+            project,
+            credential,
+            cloud=cloud,
+            progress=progress,
+            prompter=ScriptedPrompter(),
+            cancel=CancellationToken(),
+            subscription_id=SUBSCRIPTION,
+            resource_group="rg-f",
+            location="westus3",
+            poll_seconds=0.05,
+        )
+    assert exc.value.code == "MaxRegionalQuotaExceeded"
+    assert "regional quota" in exc.value.message and "Microsoft.App/managedEnvironments" in exc.value.message
+    assert "DeploymentDetailsBlade" in exc.value.message
+    assert exc.value.hint is not None and "quota" in exc.value.hint.lower()
+    assert "DeploymentFailed" not in exc.value.message  # the wrapper code says nothing useful
+    assert (project / "infra" / "inference.config.json").read_bytes() == before

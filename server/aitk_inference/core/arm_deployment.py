@@ -184,7 +184,7 @@ class DeploymentRun:
                     f"{target.get('resourceType', '')} {target.get('resourceName', '')}: {message}"
                 )
         message, hint, code = describe_arm_error(error if isinstance(error, dict) else None)
-        if failed_ops and (code in (None, "DeploymentFailed", "ResourceDeploymentFailure")):
+        if failed_ops:  # they name the failing resource as well as the cause
             message = " ".join(failed_ops)
         state = props.get("provisioningState", "Failed")
         raise AzureOperationError(
