@@ -194,3 +194,54 @@ async def test_changed_bicep_without_compiler_is_refused(
         await load_template(paths)
     assert "inference.bicep" in exc.value.message
     assert exc.value.hint is not None and "bicep build" in exc.value.hint
+
+
+def _write_tool(bin_dir: Path, name: str, script: str) -> None:
+    bin_dir.mkdir(exist_ok=True)
+    tool = bin_dir / name
+    tool.write_text("#!/bin/sh\n" + script)
+    tool.chmod(0o755)
+
+
+async def test_bicep_on_path_compiles_the_users_bicep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `bicep` CLI on PATH is used (`bicep build --stdout FILE`); its JSON is what gets deployed,
+    even when the shipped inference.json is stale."""
+    paths = make_project(tmp_path)
+    paths.bicep.write_text("param location string\n")
+    compiled = dict(TEMPLATE, metadata={"compiledBy": "test-bicep"})
+    (tmp_path / "compiled.json").write_text(json.dumps(compiled))
+    _write_tool(
+        tmp_path / "bin",
+        "bicep",
+        f'[ "$1 $2" = "build --stdout" ] && [ "$3" = "{paths.bicep}" ] && /bin/cat "{tmp_path / "compiled.json"}"\n',
+    )
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    template = await load_template(paths)
+    assert template.body["metadata"] == {"compiledBy": "test-bicep"}
+    assert "compiled with bicep" in template.source
+
+
+async def test_bicep_compile_errors_are_shown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = make_project(tmp_path)
+    paths.bicep.write_text("param location strin\n")
+    _write_tool(
+        tmp_path / "bin", "bicep", 'echo "inference.bicep(1,16) : Error BCP302: type strin" >&2; exit 1\n'
+    )
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(ConfigError) as exc:
+        await load_template(paths)
+    assert "BCP302" in exc.value.message and "inference.bicep" in exc.value.message
+
+
+async def test_az_without_bicep_support_falls_back_to_the_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An `az` that cannot run `az bicep version` (like the tests' sign-in stand-in) is no compiler."""
+    paths = make_project(tmp_path)
+    paths.bicep.write_text("param location string\n")
+    _write_tool(tmp_path / "bin", "az", "exit 2\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    template = await load_template(paths)
+    assert template.source == str(paths.arm_template)
