@@ -156,7 +156,8 @@ def plan_sync(
     manifest: Manifest,
     remote: dict[str, RemoteDir],
 ) -> SyncPlan:
-    """Decide the work. ``remote`` must hold every folder from :func:`dirs_to_list`."""
+    """Decide the work. ``remote`` must hold every folder from :func:`dirs_to_list`; ``hashes``
+    may lack files that changed for sure (new, or another size), which are then uploaded."""
 
     def remote_size(path: str) -> int | None:
         folder = remote.get(parent_dir(path))
@@ -166,7 +167,8 @@ def plan_sync(
     unchanged: list[LocalFile] = []
     for f in local:
         entry = manifest.files.get(f.path)
-        same = entry is not None and entry.sha256 == hashes[f.path].sha256 and entry.size == f.size
+        h = hashes.get(f.path)  # absent: certainly changed, hashed while uploading
+        same = entry is not None and h is not None and entry.sha256 == h.sha256 and entry.size == f.size
         if same and remote_size(f.path) == f.size:
             unchanged.append(f)
         else:
@@ -174,11 +176,12 @@ def plan_sync(
 
     # Azure Files names are case-insensitive: a path that differs from a local one only by case
     # is replaced by that upload, and deleting it would delete the new file.
-    local_keys = {f.path.casefold() for f in local}
+    local_paths = {f.path for f in local}
+    local_keys = {p.casefold() for p in local_paths}
     delete: list[str] = []
     forget: list[str] = []
     for path in sorted(set(manifest.files) | manifest.pending):
-        if path in hashes:
+        if path in local_paths:
             continue
         if path.casefold() in local_keys or remote_size(path) is None:
             forget.append(path)

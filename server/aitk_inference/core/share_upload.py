@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,14 +77,24 @@ class Uploader:
             self._cancel.raise_if_cancelled()
 
     async def upload(
-        self, path: str, source: Source, md5: bytes, *, before_commit: Callable[[], None] | None = None
+        self,
+        path: str,
+        source: Source,
+        md5: bytes | Callable[[], Awaitable[bytes]],
+        *,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
         """Upload ``source`` to ``path`` via a temporary name; ``md5`` becomes its Content-MD5.
-        ``before_commit`` may raise to abandon the upload just before the rename (e.g. the local
-        file changed meanwhile)."""
+
+        ``md5`` may be a coroutine function, for a hash computed while the ranges go up (a big
+        file is then read from disk only once more, in parallel); it is awaited before the rename
+        and set with one more request. ``before_commit`` may raise to abandon the upload just
+        before the rename (e.g. the local file changed meanwhile)."""
         self._check()
         temp = self._share.get_file_client(temp_path_for(path, uuid.uuid4().hex[:12]))
-        await temp.create_file(source.size, content_settings=ContentSettings(content_md5=bytearray(md5)))
+        known_md5 = md5 if isinstance(md5, bytes) else None
+        settings = ContentSettings(content_md5=bytearray(known_md5)) if known_md5 is not None else None
+        await temp.create_file(source.size, content_settings=settings)
         try:
             ranges = [
                 (offset, min(self._range_size, source.size - offset))
@@ -101,6 +111,9 @@ class Uploader:
 
             await run_bounded(ranges, put, self._range_slots)
             self._check()
+            if not isinstance(md5, bytes):
+                digest = await md5()
+                await temp.set_http_headers(content_settings=ContentSettings(content_md5=bytearray(digest)))
             if before_commit is not None:
                 before_commit()
             await temp.rename_file(path, overwrite=True)

@@ -234,11 +234,14 @@ class _SyncRun:
         hashes: dict[str, FileHash] = {}
         todo: list[LocalFile] = []
         for f in self.local:
-            cached = cached_hash(f, manifest.files.get(f.path))
-            if cached is None:
-                todo.append(f)
-            else:
+            entry = manifest.files.get(f.path)
+            cached = cached_hash(f, entry)
+            if cached is not None:
                 hashes[f.path] = cached
+            elif f.size > self.range_size and (entry is None or entry.size != f.size):
+                continue  # big and certainly changed: hashed while it uploads
+            else:
+                todo.append(f)
         if todo:
             total = sum(f.size for f in todo)
             self.progress.report(f"Hashing {len(todo)} files ({_mb(total)})…")
@@ -295,19 +298,37 @@ class _SyncRun:
 
         async def one(f: LocalFile) -> None:
             self.cancel.raise_if_cancelled()
-            h = hashes[f.path]
-            if h.md5 is None:  # cache hit, but the share lost the file: hash again for Content-MD5
+            h = hashes.get(f.path)
+            if h is not None and h.md5 is None:  # cached, but the share lost the file: need the MD5
                 h = hashes[f.path] = await asyncio.to_thread(hash_file, f)
-            await uploader.upload(
-                f.path,
-                Source(f.size, path=f.abs_path),
-                h.md5 or b"",
-                before_commit=lambda: _unchanged_since(f),
-            )
-            self.done.append(f.path)
-            self.progress.log(f"Uploaded {f.path} ({_mb(f.size)})")
+            source = Source(f.size, path=f.abs_path)
+            if h is not None and h.md5 is not None:
+                await uploader.upload(f.path, source, h.md5, before_commit=lambda: _unchanged_since(f))
+                self._uploaded(f)
+                return
+            hashing = asyncio.ensure_future(asyncio.to_thread(hash_file, f))
+
+            async def md5_when_hashed() -> bytes:
+                done = hashes[f.path] = await hashing
+                assert done.md5 is not None
+                return done.md5
+
+            try:
+                await uploader.upload(
+                    f.path, source, md5_when_hashed, before_commit=lambda: _unchanged_since(f)
+                )
+            finally:
+                if not hashing.done():
+                    hashing.cancel()
+                    with contextlib.suppress(BaseException):
+                        await hashing
+            self._uploaded(f)
 
         await run_bounded(files, one, self.limit)
+
+    def _uploaded(self, f: LocalFile) -> None:
+        self.done.append(f.path)
+        self.progress.log(f"Uploaded {f.path} ({_mb(f.size)})")
 
     def _on_bytes(self, n: int) -> None:
         self.bytes_done += n
