@@ -8,7 +8,16 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning', absWorkingDir: root };
 
-if (process.argv.includes('--tests')) {
+if (process.argv.includes('--e2e')) {
+  const e2eDir = path.join(root, 'tests', 'e2e');
+  await esbuild.build({
+    ...common,
+    entryPoints: [path.join(e2eDir, 'vscode.e2e.test.ts')],
+    outdir: path.join(root, 'out', 'e2e'),
+    sourcemap: 'inline',
+    external: ['mocha', 'playwright-core'],
+  });
+} else if (process.argv.includes('--tests')) {
   const testDir = path.join(root, 'extension', 'test');
   const entryPoints = readdirSync(testDir).filter((f) => f.endsWith('.test.ts')).map((f) => path.join(testDir, f));
   await esbuild.build({

@@ -13,6 +13,8 @@ step mypy
 if [[ -f package.json ]]; then
   step npm run --silent typecheck
   step npm run --silent test:unit
+  # End to end in a real VS Code (code-server + headless chromium); installs its tools first.
+  step npm run --silent test:e2e
 fi
 # pytest exits 5 when it collected nothing: that is a failure here, not a pass.
 pytest_rc=0

@@ -68,7 +68,7 @@ export function toQuickPickItems(params: PickParams): ValueQuickPickItem[] {
     return qp;
   });
   if (params.createNewLabel) {
-    items.unshift({ label: `$(add) ${params.createNewLabel}`, value: CREATE_NEW, alwaysShow: true });
+    items.unshift({ label: params.createNewLabel, value: CREATE_NEW, alwaysShow: true });
   }
   return items;
 }

@@ -1,0 +1,241 @@
+// End to end in a real VS Code (code-server + headless chromium): the packaged .vsix, the real
+// Python server it starts, and the local Azure emulator. Screenshots: test-artifacts/e2e/.
+import * as assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import {
+  ARTIFACTS,
+  codeServerDirs,
+  codeServerEnv,
+  type EmulatorInfo,
+  emulatorSettings,
+  eventually,
+  FatalError,
+  FAKE_AZ,
+  findFiles,
+  installExtension,
+  launchBrowser,
+  missingPrerequisite,
+  plain,
+  Proc,
+  PYTHON,
+  REPO,
+  startCodeServer,
+  startEmulator,
+  tempRoot,
+  Workbench,
+  writeUserSettings,
+} from './harness';
+
+const SERVER_MODULE = path.join(REPO, 'server', 'aitk_inference', 'lsp', 'server.py');
+const PROVISION = 'AI Toolkit: Provision Azure Container Apps for inference';
+const DEPLOY = 'AI Toolkit: Deploy for inference';
+const CREATE_FILES = 'AI Toolkit: Create inference project files';
+const RESOURCE_GROUP = 'rg-e2e-inference';
+
+interface InferenceConfig {
+  SUBSCRIPTION_ID: string | null;
+  RESOURCE_GROUP_NAME: string | null;
+  ACA_APP_NAME: string | null;
+  ACA_APP_ENDPOINT: string | null;
+}
+
+describe('AI Toolkit extension in VS Code (code-server), against the Azure emulator', function () {
+  this.timeout(15 * 60_000);
+  let root = '';
+  let workspace = '';
+  let emulator: Proc | undefined;
+  let info: EmulatorInfo;
+  let codeServer: Proc | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  let wb: Workbench;
+  let userData = '';
+
+  const configPath = (): string => path.join(workspace, 'infra', 'inference.config.json');
+  const readConfig = (): InferenceConfig => JSON.parse(readFileSync(configPath(), 'utf8')) as InferenceConfig;
+  // The config keeps the app's FQDN (the template's ingress.fqdn output); the endpoint is https on it.
+  const endpointUrl = (): string => `https://${readConfig().ACA_APP_ENDPOINT ?? ''}`;
+
+  before(async function () {
+    // The one allowed skip: the Python server this extension drives is not in the checkout.
+    if (!existsSync(SERVER_MODULE)) {
+      console.log(`SKIPPED: ${SERVER_MODULE} is missing (the pygls server is not in this checkout).`);
+      this.skip();
+    }
+    const missing = missingPrerequisite();
+    if (missing) throw new Error(missing);
+    rmSync(ARTIFACTS, { recursive: true, force: true });
+    root = tempRoot();
+    workspace = path.join(root, 'workspace');
+    ({ proc: emulator, info } = await startEmulator(path.join(root, 'emulator')));
+    // Slower long-running operations keep the progress notification on screen long enough to see.
+    await emulatorSettings(info, { operation_step_delay: 0.4, revision_activation_delay: 3 });
+
+    const dirs = codeServerDirs(path.join(root, 'code-server'));
+    userData = dirs.userData;
+    // The server reaches the emulator like a sovereign-cloud user's server reaches its cloud: the
+    // ARM endpoint and CA bundle come from the environment. The token comes from the token command
+    // setting (az-style JSON); az is NOT on PATH, so a fallback credential could not succeed.
+    const env = codeServerEnv(dirs, {
+      AZURE_RESOURCE_MANAGER_ENDPOINT: info.arm,
+      REQUESTS_CA_BUNDLE: info.ca,
+      SSL_CERT_FILE: info.ca,
+      AZURE_TOKEN_CREDENTIALS: 'AzureCliCredential',
+    });
+    installExtension(dirs, env);
+    writeUserSettings(dirs, {
+      'aitk.inference.python': PYTHON,
+      'aitk.inference.tokenCommand': `${FAKE_AZ} account get-access-token --output json`,
+      'workbench.startupEditor': 'none',
+      'workbench.tips.enabled': false,
+      'workbench.enableExperiments': false,
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'telemetry.telemetryLevel': 'off',
+      'security.workspace.trust.enabled': false,
+    });
+    const started = await startCodeServer(dirs, env);
+    codeServer = started.proc;
+    mkdirSync(workspace, { recursive: true });
+    writeFileSync(path.join(workspace, 'README.md'), '# my fine-tuned model\n');
+    context = await launchBrowser(path.join(root, 'chromium-profile'));
+    page = context.pages()[0] ?? (await context.newPage());
+    wb = new Workbench(page);
+    await wb.open(`${started.url}/?folder=${encodeURIComponent(workspace)}`);
+    await wb.screenshot('workbench');
+  });
+
+  after(async function () {
+    if (this.currentTest?.state === 'failed' && wb) await wb.screenshot('failure').catch(() => undefined);
+    await context?.close().catch(() => undefined);
+    codeServer?.stop();
+    emulator?.stop();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      await wb?.screenshot(`failed-${(this.currentTest.title.split(' ')[0] ?? 'step').toLowerCase()}`).catch(() => undefined);
+      console.log(`code-server log tail:\n${codeServer?.tail() ?? ''}\nemulator log tail:\n${emulator?.tail() ?? ''}`);
+    }
+  });
+
+  it('creates the project files from the palette (infra/ and inference/)', async () => {
+    await wb.runCommand(CREATE_FILES, 'palette-create-files');
+    await wb.waitForNotification(/created \d+ inference project files/, 60_000);
+    for (const rel of ['infra/provision/inference.bicep', 'infra/provision/inference.parameters.json', 'infra/inference.config.json', 'inference/app.py']) {
+      assert.ok(existsSync(path.join(workspace, rel)), `${rel} was created`);
+    }
+    assert.equal(readConfig().ACA_APP_NAME, null, 'the template config starts empty');
+    await wb.page.keyboard.press('Escape');
+  });
+
+  it('provisions: pickers answered, progress shown, infra/inference.config.json written', async () => {
+    await wb.runCommand(PROVISION, 'palette-provision');
+    const answered: string[] = [];
+    let progressSeen = false;
+    await eventually(
+      'provision to write infra/inference.config.json',
+      async () => {
+        const cfg = readConfig();
+        if (cfg.ACA_APP_NAME && cfg.ACA_APP_ENDPOINT) return cfg;
+        const errors = await wb.errors();
+        if (errors.length) throw new FatalError(`provision failed: ${errors.join(' | ')}`);
+        if (!progressSeen && (await wb.notification(PROVISION).isVisible())) {
+          progressSeen = true;
+          await wb.screenshot('progress-provision');
+        }
+        if (await wb.quickInput.isVisible()) {
+          const title = plain(await wb.quickInput.locator('.quick-input-title').innerText());
+          if (/subscription/i.test(title)) {
+            await wb.pickItem(/subscription/i, 'Emulated Subscription', 'pick-subscription');
+            answered.push('subscription');
+          } else if (/^Select the resource group/i.test(title)) {
+            await wb.pickItem(/resource group/i, 'Create a new resource group', 'pick-resource-group');
+            answered.push('resource group');
+          } else if (/name of the new resource group/i.test(title)) {
+            await wb.answerInput(/name of the new resource group/i, RESOURCE_GROUP);
+            answered.push('resource group name');
+          } else if (/location/i.test(title)) {
+            await wb.pickItem(/location/i, 'Sweden Central', 'pick-location');
+            answered.push('location');
+          }
+          return undefined;
+        }
+        const confirm = wb.notification(`Resource group ${RESOURCE_GROUP} does not exist`);
+        if (await confirm.isVisible()) {
+          await confirm.locator('.monaco-button', { hasText: 'Continue' }).first().click();
+          answered.push('confirm');
+        }
+        return undefined;
+      },
+      8 * 60_000,
+      300,
+    );
+    await wb.screenshot('provision-done');
+    assert.ok(answered.includes('subscription'), `the subscription picker was answered (${answered.join(', ')})`);
+    assert.ok(answered.includes('resource group'), `the resource group picker was answered (${answered.join(', ')})`);
+    assert.ok(progressSeen, 'the provision progress notification was shown');
+    const cfg = readConfig();
+    assert.equal(cfg.SUBSCRIPTION_ID, '3f2c7a1e-5b8d-4e0f-9a6c-1d2e3f4a5b6c');
+    assert.equal(cfg.RESOURCE_GROUP_NAME, RESOURCE_GROUP);
+    assert.match(cfg.ACA_APP_ENDPOINT ?? '', /^[\w.-]+(:\d+)?$/, 'ACA_APP_ENDPOINT is the app FQDN');
+  });
+
+  it('deploys: progress, "Deployment done." and Go to Inference Endpoint opens the endpoint', async () => {
+    const endpoint = endpointUrl();
+    await wb.page.keyboard.press('Escape');
+    await wb.runCommand(DEPLOY, 'palette-deploy');
+    const progress = wb.notification(DEPLOY);
+    await progress.waitFor({ state: 'visible', timeout: 120_000 });
+    await wb.screenshot('progress-deploy');
+    assert.ok(await progress.locator('.monaco-progress-container').count(), 'the deploy notification has a progress bar');
+
+    const done = await wb.waitForNotification('Deployment done.', 8 * 60_000);
+    await wb.screenshot('deployment-done');
+    const doneText = plain(await done.innerText());
+    assert.match(doneText, /Go to Inference Endpoint/);
+    assert.match(doneText, /Copy Endpoint/);
+
+    // Choosing the button goes back to the server, which asks VS Code to open the endpoint
+    // externally (window/showDocument, external: true): VS Code asks before leaving for the site.
+    const popup = context!.waitForEvent('page', { timeout: 60_000 }).catch(() => undefined);
+    await done.locator('.monaco-button', { hasText: 'Go to Inference Endpoint' }).first().click();
+    const dialog = wb.page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible', timeout: 60_000 });
+    await wb.screenshot('open-endpoint-dialog');
+    const dialogText = plain(await dialog.innerText());
+    assert.match(dialogText, /open the external website/i);
+    assert.ok(dialogText.includes(endpoint.replace(/\/$/, '')), `the dialog names the endpoint ${endpoint}: ${dialogText}`);
+    await dialog.locator('.monaco-button', { hasText: /^Open$/ }).first().click();
+    const opened = await popup;
+    assert.ok(opened, 'a browser tab was opened for the endpoint');
+    assert.equal(new URL(opened.url()).origin, new URL(endpoint).origin);
+    await opened.close();
+  });
+
+  it('shows the server log in the AI Toolkit output channel, without secrets', async () => {
+    await wb.runCommand('Output: Show Output Channels...');
+    await wb.pickItem(/./, 'AI Toolkit');
+    const view = wb.page.locator('.part.panel .view-lines').first();
+    await view.waitFor({ state: 'visible', timeout: 30_000 });
+    await wb.screenshot('output-channel');
+    assert.ok(plain(await view.innerText()).trim().length > 0, 'the output panel shows the channel');
+
+    const endpoint = endpointUrl();
+    const log = await eventually(
+      'the AI Toolkit log file to name the endpoint',
+      async () => {
+        const text = findFiles(userData, /^AI Toolkit\.log$/)
+          .map((f) => readFileSync(f, 'utf8'))
+          .join('\n');
+        return text.includes(endpoint) ? text : undefined;
+      },
+      30_000,
+    );
+    assert.match(log, /aitk_inference serve/);
+    assert.match(log, new RegExp(RESOURCE_GROUP));
+    assert.doesNotMatch(log, /emulator-token-/, 'no access token in the log');
+  });
+});
