@@ -1,0 +1,30 @@
+"""Names on the wire between the server and the extension (see server/README.md)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# workspace/executeCommand ids (distinct from the extension's user-facing command ids)
+CMD_PROVISION: Final = "aitk.inference.server.provision"
+CMD_DEPLOY: Final = "aitk.inference.server.deploy"
+CMD_STATUS: Final = "aitk.inference.server.status"
+
+# server -> client requests
+PICK: Final = "aitk/pick"
+INPUT: Final = "aitk/input"
+GET_TOKEN: Final = "aitk/getToken"
+
+# server -> client notifications
+COPY_TO_CLIPBOARD: Final = "aitk/copyToClipboard"
+SHOW_OUTPUT: Final = "aitk/showOutput"
+RUN_PROVISION: Final = "aitk/runProvision"
+
+# the value aitk/pick answers when the user chose the "create new" entry
+PICK_CREATE_NEW: Final = "$createNew"
+
+# message-request action titles
+ACTION_GO_TO_ENDPOINT: Final = "Go to Inference Endpoint"
+ACTION_COPY_ENDPOINT: Final = "Copy Endpoint"
+ACTION_PROVISION_NOW: Final = "Provision now"
+ACTION_OPEN_OUTPUT: Final = "Open output"
+DEPLOYMENT_DONE: Final = "Deployment done."
