@@ -195,12 +195,7 @@ async def start_session() -> AsyncIterator[StartSession]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A project folder with the template's infra/ (as the extension's scaffold command writes it)."""
-    import shutil
+    """A user project as the template ships it (infra/ and the inference app)."""
+    from tests.core.helpers import make_template_project
 
-    repo = Path(__file__).resolve().parents[2]
-    folder = tmp_path / "project"
-    shutil.copytree(repo / "infra", folder / "infra")
-    (folder / "inference").mkdir()
-    (folder / "inference" / "app.py").write_text("print('hello')\n")
-    return folder
+    return make_template_project(tmp_path / "project")

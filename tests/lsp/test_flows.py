@@ -1,0 +1,267 @@
+"""Provision and deploy through the real server process against the Azure emulator: pickers,
+progress, log lines, the "Deployment done." buttons, cancellation mid-deploy, and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from tests.azure_emulator.server import Emulator
+from tests.conftest import emulator_env
+from tests.core.helpers import SUBSCRIPTION
+from tests.lsp.conftest import ScriptedUser, Session, StartSession, uri
+
+DEPLOY = "aitk.inference.server.deploy"
+PROVISION = "aitk.inference.server.provision"
+STATUS = "aitk.inference.server.status"
+SECOND_SUBSCRIPTION = "9a8b7c6d-1e2f-4a3b-8c5d-6e7f8a9b0c1d"
+CONFIG_KEYS = [
+    "SUBSCRIPTION_ID",
+    "RESOURCE_GROUP_NAME",
+    "STORAGE_ACCOUNT_NAME",
+    "FILE_SHARE_NAME",
+    "ACA_APP_NAME",
+    "ACA_APP_ENDPOINT",
+]
+
+
+def answer_picks(answers: dict[str, str]) -> Any:
+    """Answer each picker by the first fragment (in the test's order) found in its title."""
+
+    def pick(params: dict[str, Any]) -> Any:
+        for needle, value in answers.items():
+            if needle in params["title"]:
+                return value
+        raise AssertionError(f"unexpected picker: {params['title']}")
+
+    return pick
+
+
+def confirm_continue(params: types.ShowMessageRequestParams) -> str | None:
+    titles = [a.title for a in params.actions or []]
+    return "Continue" if "Continue" in titles else None
+
+
+def check_progress(
+    session: Session, token: str, *, title: str, end: str
+) -> list[types.WorkDoneProgressReport]:
+    values = session.progress(token)
+    assert isinstance(values[0], types.WorkDoneProgressBegin) and values[0].title == title
+    assert isinstance(values[-1], types.WorkDoneProgressEnd) and values[-1].message == end
+    reports = values[1:-1]
+    assert reports and all(isinstance(v, types.WorkDoneProgressReport) for v in reports)
+    percentages = [r.percentage for r in reports if r.percentage is not None]
+    assert percentages and percentages == sorted(percentages)
+    return reports  # type: ignore[return-value]
+
+
+def requests_to(emulator: Emulator, method: str, fragment: str, *, exact: bool = False) -> list[str]:
+    def matches(path: str) -> bool:
+        return path.lower() == fragment.lower() if exact else fragment.lower() in path.lower()
+
+    return [e.path for e in emulator.traffic.snapshot() if e.method == method and matches(e.path)]
+
+
+async def test_provision_asks_through_pickers_and_uses_the_choices(
+    start_session: StartSession, project: Path, emulator: Emulator
+) -> None:
+    user = ScriptedUser(
+        pick_answer=answer_picks(
+            {"location": "westus3", "subscription": SECOND_SUBSCRIPTION, "resource group": "$createNew"}
+        ),
+        input_answer=lambda params: "rg-picked",
+        message_answer=confirm_continue,
+    )
+    session = await start_session([project], env=emulator_env(emulator), user=user)
+    token = session.new_token("provision-1")
+    config = await session.execute(PROVISION, {"workDoneToken": token})
+
+    subscription_pick, group_pick, location_pick = user.picks
+    assert {i["value"] for i in subscription_pick["items"]} == {SUBSCRIPTION, SECOND_SUBSCRIPTION}
+    assert group_pick["createNewLabel"] and "resource group" in group_pick["title"]
+    assert "westus3" in {i["value"] for i in location_pick["items"]}
+    assert user.inputs[0]["title"] == "Name of the new resource group"
+    assert "rg-picked" in user.message_requests[0].message  # the "create it?" confirmation
+
+    # the choices flowed into Azure and into the config
+    assert requests_to(
+        emulator, "PUT", f"/subscriptions/{SECOND_SUBSCRIPTION}/resourcegroups/rg-picked", exact=True
+    )
+    assert requests_to(
+        emulator, "PUT", f"/subscriptions/{SECOND_SUBSCRIPTION}/resourcegroups/rg-picked/providers/"
+    )
+    on_disk = json.loads((project / "infra" / "inference.config.json").read_text())
+    assert on_disk == config
+    assert config["SUBSCRIPTION_ID"] == SECOND_SUBSCRIPTION and config["RESOURCE_GROUP_NAME"] == "rg-picked"
+    assert all(config[key] for key in CONFIG_KEYS)
+
+    reports = check_progress(
+        session, token, title="Provisioning Azure Container Apps for inference", end="Provision done."
+    )
+    assert any("resources done" in (r.message or "") for r in reports)
+    logs = "\n".join(session.logs())
+    assert "DeploymentDetailsBlade" in logs  # the portal link
+    assert f"Inference endpoint: https://{config['ACA_APP_ENDPOINT']}" in logs
+    assert "emulator-token-" not in logs
+    await session.wait_for(lambda: bool(session.client.messages), "the provisioning-done message")
+    assert session.client.messages[-1].type == types.MessageType.Info
+
+
+async def provision_directly(session: Session, project: Path) -> dict[str, Any]:
+    session.user.pick_answer = answer_picks({"location": "westus3"})
+    session.user.message_answer = confirm_continue
+    config: dict[str, Any] = await session.execute(
+        PROVISION,
+        {"workspaceFolder": uri(project), "subscriptionId": SUBSCRIPTION, "resourceGroup": "rg-lsp"},
+    )
+    assert config["RESOURCE_GROUP_NAME"] == "rg-lsp" and config["SUBSCRIPTION_ID"] == SUBSCRIPTION
+    session.user.message_requests.clear()
+    return config
+
+
+async def test_deploy_reports_progress_and_offers_the_endpoint(
+    start_session: StartSession, project: Path, emulator: Emulator
+) -> None:
+    session = await start_session([project], env=emulator_env(emulator))
+    config = await provision_directly(session, project)
+    user = session.user
+    user.message_answer = lambda params: "Go to Inference Endpoint"
+    token = session.new_token("deploy-1")
+    result = await session.execute(DEPLOY, {"workDoneToken": token})
+
+    endpoint = f"https://{config['ACA_APP_ENDPOINT']}"
+    assert result["endpointUrl"] == endpoint
+    assert result["filesUploaded"] > 0 and result["bytesUploaded"] > 0
+    assert result["revisionsRestarted"]
+    reports = check_progress(session, token, title="Deploying for inference", end="Deploy done.")
+    assert any((r.message or "").startswith("Uploading") for r in reports)
+    await session.wait_for(lambda: bool(session.client.shown_documents), "window/showDocument")
+    done = user.message_requests[0]
+    assert done.message == "Deployment done." and done.type == types.MessageType.Info
+    assert [a.title for a in done.actions or []] == ["Go to Inference Endpoint", "Copy Endpoint"]
+    shown = session.client.shown_documents[0]
+    assert shown.uri == endpoint and shown.external is True
+    assert f"Inference endpoint: {endpoint}" in session.logs()
+
+    # again with nothing changed: nothing uploaded; "Copy Endpoint" puts the URL on the clipboard
+    user.message_requests.clear()
+    user.message_answer = lambda params: "Copy Endpoint"
+    again = await session.execute(DEPLOY, {"workspaceFolder": uri(project)})
+    assert (again["filesUploaded"], again["bytesUploaded"]) == (0, 0)
+    await session.wait_for(lambda: bool(user.clipboard), "aitk/copyToClipboard")
+    assert user.clipboard == [endpoint]
+
+    status = await session.execute(STATUS, {"workspaceFolder": uri(project)})
+    assert status["appName"] == config["ACA_APP_NAME"] and status["lines"]
+    assert status["endpointUrl"] == endpoint
+
+
+async def test_cancel_mid_deploy_then_deploy_again(
+    start_session: StartSession, project: Path, emulator: Emulator
+) -> None:
+    session = await start_session([project], env=emulator_env(emulator))
+    await provision_directly(session, project)
+    emulator.settings.revision_becomes_healthy = False  # readiness waits until cancelled
+    token = session.new_token("deploy-c")
+    deploy = asyncio.ensure_future(
+        session.execute(DEPLOY, {"workspaceFolder": uri(project), "workDoneToken": token}, msg_id="deploy-c")
+    )
+    await session.wait_for(
+        lambda: any(
+            (getattr(v, "message", None) or "").startswith("Waiting for") for v in session.progress(token)
+        ),
+        "the readiness wait",
+    )
+    session.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="deploy-c"))
+    with pytest.raises(JsonRpcException) as err:
+        await asyncio.wait_for(deploy, 60)
+    assert err.value.code == types.LSPErrorCodes.RequestCancelled
+    end = session.progress(token)[-1]
+    assert isinstance(end, types.WorkDoneProgressEnd) and end.message == "Deploy cancelled."
+    assert any(line.startswith("Deploy cancelled") for line in session.logs())
+
+    emulator.settings.revision_becomes_healthy = True
+    result = await session.execute(DEPLOY, {"workspaceFolder": uri(project)})
+    assert result["revisionsRestarted"]
+
+
+@pytest.mark.parametrize(
+    ("command", "break_project", "expected", "actions"),
+    [
+        (DEPLOY, lambda p: None, "SUBSCRIPTION_ID is empty", ["Provision now", "Open output"]),
+        (
+            DEPLOY,
+            lambda p: (p / "infra" / "inference.config.json").write_text("{not json"),
+            "line 1, column 2",
+            ["Provision now", "Open output"],
+        ),
+        (
+            DEPLOY,
+            lambda p: (p / "infra" / "inference.config.json").write_text(
+                json.dumps({"SUBSCRIPTION_ID": "s"})
+            ),
+            "RESOURCE_GROUP_NAME is missing",
+            ["Provision now", "Open output"],
+        ),
+        (
+            PROVISION,
+            lambda p: (p / "infra" / "provision" / "inference.parameters.json").write_text(
+                '{"parameters": {"acaAppName": {"value": "ok"},}}'
+            ),
+            "line 1, column",
+            ["Open output"],
+        ),
+        (
+            PROVISION,
+            lambda p: (p / "infra" / "provision" / "inference.parameters.json").write_text(
+                '{"parameters": {"acaAppNmae": {"value": "ok"}}}'
+            ),
+            "unknown parameter 'acaAppNmae'",
+            ["Open output"],
+        ),
+        (
+            PROVISION,
+            lambda p: (p / "infra" / "provision" / "inference.parameters.json").write_text(
+                '{"parameters": {"storageAccountName": {"value": "Bad_Name"}}}'
+            ),
+            "storage account",
+            ["Open output"],
+        ),
+    ],
+)
+async def test_bad_input_is_an_error_notification_with_actions(
+    start_session: StartSession,
+    project: Path,
+    emulator: Emulator,
+    command: str,
+    break_project: Any,
+    expected: str,
+    actions: list[str],
+) -> None:
+    break_project(project)
+    user = ScriptedUser(message_answer=lambda params: (params.actions or [None])[0].title)  # type: ignore[union-attr]
+    session = await start_session([project], env=emulator_env(emulator), user=user)
+    token = session.new_token("bad")
+    argument = {"workDoneToken": token, "subscriptionId": SUBSCRIPTION, "resourceGroup": "rg-bad"}
+    with pytest.raises(JsonRpcException) as err:
+        await session.execute(command, argument)
+    assert err.value.code == types.LSPErrorCodes.RequestFailed
+    assert expected in err.value.message
+    await session.wait_for(lambda: bool(user.message_requests), "the error notification")
+    shown = user.message_requests[0]
+    assert shown.type == types.MessageType.Error and expected in shown.message
+    assert shown.message == err.value.message  # the same words as the CLI's paragraph
+    assert [a.title for a in shown.actions or []] == actions
+    assert isinstance(session.progress(token)[-1], types.WorkDoneProgressEnd)
+    assert any(expected in line for line in session.logs())
+    if actions[0] == "Provision now":  # pressing it asks the extension to run Provision for this folder
+        await session.wait_for(lambda: bool(user.run_provision), "aitk/runProvision")
+        assert user.run_provision == [{"workspaceFolder": uri(project)}]
+    else:
+        await session.wait_for(lambda: user.show_output == 1, "aitk/showOutput")
