@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
-
-from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
-from azure.core.credentials_async import AsyncTokenCredential
+from typing import TYPE_CHECKING, Any
 
 from aitk_inference.core.errors import AitkError
+
+if TYPE_CHECKING:  # azure.core costs ~40 ms to import: not on the server's start-up path
+    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
+    from azure.core.credentials_async import AsyncTokenCredential
 
 # Refresh this long before expiry, so a token never expires in the middle of a request.
 REFRESH_MARGIN_S = 300
@@ -81,6 +82,8 @@ class ClientTokenCredential:
         enable_cae: bool = False,
         **kwargs: Any,
     ) -> AccessToken:
+        from azure.core.credentials import AccessToken
+
         info = await self._token(scopes, fresh=claims is not None)
         return AccessToken(info.token, info.expires_on)
 
@@ -116,6 +119,8 @@ class ClientTokenCredential:
         token, expires_on = answer.get("token"), answer.get("expiresOn")
         if not isinstance(token, str) or not token or not isinstance(expires_on, int | float):
             raise ClientCannotAnswer("malformed answer")  # never echo the answer: it may hold a token
+        from azure.core.credentials import AccessTokenInfo
+
         # Clients may send milliseconds (JavaScript's Date.now()); the protocol says seconds.
         expires = int(expires_on / 1000) if expires_on > 1e11 else int(expires_on)
         return AccessTokenInfo(token, expires)
@@ -134,6 +139,8 @@ class ClientTokenCredential:
                 hint="Sign in with the Microsoft account in VS Code (Accounts menu), or run 'az login'.",
                 code="SignInFailed",
             ) from None
+        from azure.core.credentials import AccessTokenInfo
+
         return AccessTokenInfo(token.token, token.expires_on)
 
     async def close(self) -> None:
