@@ -301,6 +301,34 @@ export class Workbench {
     return toast;
   }
 
+  /**
+   * Polls until `done` holds, collecting the distinct texts of the progress notification titled
+   * `title` and screenshotting it once it has been on screen a moment (past its fade-in).
+   */
+  async watchProgress(title: string, shotName: string, done: () => Promise<boolean>, timeoutMs: number): Promise<{ texts: string[]; screenshot?: string }> {
+    const texts = new Set<string>();
+    let firstSeen = 0;
+    let screenshot: string | undefined;
+    const toast = this.notification(title);
+    await eventually(
+      `"${title}" to finish`,
+      async () => {
+        if (await done()) return true;
+        const errors = await this.errors();
+        if (errors.length) throw new FatalError(`error notification: ${errors.join(' | ')}`);
+        if (await toast.isVisible()) {
+          texts.add(plain(await toast.innerText()).trim());
+          firstSeen ||= Date.now();
+          if (!screenshot && Date.now() - firstSeen > 700) screenshot = await this.screenshot(shotName);
+        }
+        return undefined;
+      },
+      timeoutMs,
+      200,
+    );
+    return screenshot ? { texts: [...texts], screenshot } : { texts: [...texts] };
+  }
+
   /** The text of every notification toast on screen. */
   async notificationTexts(): Promise<string[]> {
     return (await this.page.locator('.notification-toast').allInnerTexts()).map(plain);

@@ -34,6 +34,14 @@ const DEPLOY = 'AI Toolkit: Deploy for inference';
 const CREATE_FILES = 'AI Toolkit: Create inference project files';
 const RESOURCE_GROUP = 'rg-e2e-inference';
 
+/** The endpoint itself, or code-server's forwarding of its loopback port (what a remote VS Code does). */
+function opensEndpoint(opened: string, endpoint: string): boolean {
+  const want = new URL(endpoint);
+  const got = new URL(opened);
+  if (got.origin === want.origin) return true;
+  return got.pathname.startsWith(`/proxy/${want.port}`);
+}
+
 interface InferenceConfig {
   SUBSCRIPTION_ID: string | null;
   RESOURCE_GROUP_NAME: string | null;
@@ -101,6 +109,10 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     mkdirSync(workspace, { recursive: true });
     writeFileSync(path.join(workspace, 'README.md'), '# my fine-tuned model\n');
     context = await launchBrowser(path.join(root, 'chromium-profile'));
+    // Records every URL the workbench opens in a new tab (what openExternal does in a browser).
+    await context.addInitScript({
+      content: 'window.__aitkOpened = []; const open = window.open.bind(window); window.open = (url, ...rest) => { window.__aitkOpened.push(String(url)); return open(url, ...rest); };',
+    });
     page = context.pages()[0] ?? (await context.newPage());
     wb = new Workbench(page);
     await wb.open(`${started.url}/?folder=${encodeURIComponent(workspace)}`);
@@ -134,18 +146,13 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
   it('provisions: pickers answered, progress shown, infra/inference.config.json written', async () => {
     await wb.runCommand(PROVISION, 'palette-provision');
     const answered: string[] = [];
-    let progressSeen = false;
+    // Answer the server's questions as they come, then watch the provision progress to the end.
     await eventually(
-      'provision to write infra/inference.config.json',
+      'the provision questions',
       async () => {
-        const cfg = readConfig();
-        if (cfg.ACA_APP_NAME && cfg.ACA_APP_ENDPOINT) return cfg;
         const errors = await wb.errors();
         if (errors.length) throw new FatalError(`provision failed: ${errors.join(' | ')}`);
-        if (!progressSeen && (await wb.notification(PROVISION).isVisible())) {
-          progressSeen = true;
-          await wb.screenshot('progress-provision');
-        }
+        if (readConfig().ACA_APP_NAME) return true;
         if (await wb.quickInput.isVisible()) {
           const title = plain(await wb.quickInput.locator('.quick-input-title').innerText());
           if (/subscription/i.test(title)) {
@@ -167,16 +174,19 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
         if (await confirm.isVisible()) {
           await confirm.locator('.monaco-button', { hasText: 'Continue' }).first().click();
           answered.push('confirm');
+          return true;
         }
         return undefined;
       },
-      8 * 60_000,
+      3 * 60_000,
       300,
     );
+    const progress = await wb.watchProgress(PROVISION, 'progress-provision', async () => Boolean(readConfig().ACA_APP_NAME && readConfig().ACA_APP_ENDPOINT), 8 * 60_000);
     await wb.screenshot('provision-done');
     assert.ok(answered.includes('subscription'), `the subscription picker was answered (${answered.join(', ')})`);
     assert.ok(answered.includes('resource group'), `the resource group picker was answered (${answered.join(', ')})`);
-    assert.ok(progressSeen, 'the provision progress notification was shown');
+    assert.ok(progress.screenshot, `the provision progress notification was shown (${progress.texts.join(' | ')})`);
+    assert.ok(progress.texts.length >= 2, `the notification showed the server's steps: ${progress.texts.join(' | ')}`);
     const cfg = readConfig();
     assert.equal(cfg.SUBSCRIPTION_ID, '3f2c7a1e-5b8d-4e0f-9a6c-1d2e3f4a5b6c');
     assert.equal(cfg.RESOURCE_GROUP_NAME, RESOURCE_GROUP);
@@ -187,32 +197,36 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     const endpoint = endpointUrl();
     await wb.page.keyboard.press('Escape');
     await wb.runCommand(DEPLOY, 'palette-deploy');
-    const progress = wb.notification(DEPLOY);
-    await progress.waitFor({ state: 'visible', timeout: 120_000 });
-    await wb.screenshot('progress-deploy');
-    assert.ok(await progress.locator('.monaco-progress-container').count(), 'the deploy notification has a progress bar');
-
-    const done = await wb.waitForNotification('Deployment done.', 8 * 60_000);
+    const done = wb.notification('Deployment done.');
+    const progress = await wb.watchProgress(DEPLOY, 'progress-deploy', () => done.isVisible(), 8 * 60_000);
+    assert.ok(progress.screenshot, `the deploy progress notification was shown (${progress.texts.join(' | ')})`);
+    assert.ok(progress.texts.length >= 2, `the notification showed the server's steps: ${progress.texts.join(' | ')}`);
+    await wb.page.waitForTimeout(700); // past the fade-in, for the screenshot
     await wb.screenshot('deployment-done');
     const doneText = plain(await done.innerText());
     assert.match(doneText, /Go to Inference Endpoint/);
     assert.match(doneText, /Copy Endpoint/);
 
-    // Choosing the button goes back to the server, which asks VS Code to open the endpoint
-    // externally (window/showDocument, external: true): VS Code asks before leaving for the site.
-    const popup = context!.waitForEvent('page', { timeout: 60_000 }).catch(() => undefined);
+    // Choosing the button goes back to the server, which logs it and asks VS Code to open the
+    // endpoint externally (window/showDocument, external: true); the workbench then opens a tab.
     await done.locator('.monaco-button', { hasText: 'Go to Inference Endpoint' }).first().click();
-    const dialog = wb.page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ state: 'visible', timeout: 60_000 });
-    await wb.screenshot('open-endpoint-dialog');
-    const dialogText = plain(await dialog.innerText());
-    assert.match(dialogText, /open the external website/i);
-    assert.ok(dialogText.includes(endpoint.replace(/\/$/, '')), `the dialog names the endpoint ${endpoint}: ${dialogText}`);
-    await dialog.locator('.monaco-button', { hasText: /^Open$/ }).first().click();
-    const opened = await popup;
-    assert.ok(opened, 'a browser tab was opened for the endpoint');
-    assert.equal(new URL(opened.url()).origin, new URL(endpoint).origin);
-    await opened.close();
+    const opened = await eventually(
+      'the workbench to open the endpoint in a new tab',
+      async () => {
+        // VS Code asks before opening a site outside its trusted domains (loopback is trusted).
+        const dialog = wb.page.locator('.monaco-dialog-box');
+        if (await dialog.isVisible()) {
+          await wb.screenshot('open-endpoint-dialog');
+          await dialog.locator('.monaco-button', { hasText: /^Open$/ }).first().click();
+        }
+        const urls = (await wb.page.evaluate('window.__aitkOpened')) as string[];
+        return urls.length ? urls : undefined;
+      },
+      60_000,
+    );
+    await wb.screenshot('endpoint-opened');
+    assert.equal(opened.length, 1, `one tab opened: ${opened.join(', ')}`);
+    assert.ok(opensEndpoint(opened[0] ?? '', endpoint), `the tab opened ${opened[0]}, which is not ${endpoint}`);
   });
 
   it('shows the server log in the AI Toolkit output channel, without secrets', async () => {
@@ -235,6 +249,7 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
       30_000,
     );
     assert.match(log, /aitk_inference serve/);
+    assert.ok(log.includes(`Opening ${endpoint}`), 'the server logged the Go to Inference Endpoint choice');
     assert.match(log, new RegExp(RESOURCE_GROUP));
     assert.doesNotMatch(log, /emulator-token-/, 'no access token in the log');
   });
