@@ -50,6 +50,7 @@ class ScriptedUser:
     token_gate: asyncio.Event | None = None
     token_requested: asyncio.Event = field(default_factory=asyncio.Event)
     answers_tokens: bool = True
+    token_error: bool = False  # answer aitk/getToken with an error (e.g. the user declined sign-in)
 
     def attach(self, client: LanguageClient) -> None:
         @client.feature("aitk/pick")
@@ -73,6 +74,8 @@ class ScriptedUser:
                 self.token_requested.set()
                 if self.token_gate is not None and len(self.token_requests) == 1:
                     await self.token_gate.wait()
+                if self.token_error:
+                    raise RuntimeError("The user did not sign in.")
                 return {"token": "vscode-session-token", "expiresOn": int(time.time()) + 3600}
 
         @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)

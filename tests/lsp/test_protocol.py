@@ -5,6 +5,7 @@ notifications. The token request is held by the test client to keep an operation
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from pygls.exceptions import JsonRpcException
 
 from tests.azure_emulator.server import Emulator
 from tests.conftest import emulator_env
+from tests.core.helpers import SUBSCRIPTION
 from tests.lsp.conftest import ARM_SCOPE, ScriptedUser, StartSession, uri
 
 DEPLOY = "aitk.inference.server.deploy"
@@ -174,12 +176,31 @@ async def test_cancel_stops_the_operation(start_session: StartSession, project: 
         assert "already running" not in str(again.exception())
 
 
-async def test_client_without_token_support_falls_back_to_default_credential(
-    start_session: StartSession, project: Path, emulator: Emulator
+async def test_token_is_cached_across_operations(start_session: StartSession, project: Path) -> None:
+    session = await start_session([project])
+    for _ in range(2):
+        status = asyncio.ensure_future(session.execute(STATUS, {"workspaceFolder": uri(project)}))
+        await session.wait_for(status.done, "the status answer")
+        status.exception()
+    assert len(session.user.token_requests) == 1
+
+
+@pytest.mark.parametrize("client", ["without aitk/getToken", "answering with an error"])
+async def test_client_without_a_token_falls_back_to_default_credential(
+    start_session: StartSession, project: Path, emulator: Emulator, client: str
 ) -> None:
-    user = ScriptedUser(answers_tokens=False)  # "method not found" for aitk/getToken
+    if client == "without aitk/getToken":
+        user = ScriptedUser(answers_tokens=False)  # "method not found"
+    else:
+        user = ScriptedUser(token_error=True)
+    config = dict.fromkeys(
+        ["STORAGE_ACCOUNT_NAME", "FILE_SHARE_NAME", "ACA_APP_NAME", "ACA_APP_ENDPOINT"], "missing"
+    ) | {"SUBSCRIPTION_ID": SUBSCRIPTION, "RESOURCE_GROUP_NAME": "rg-none"}
+    (project / "infra" / "inference.config.json").write_text(json.dumps(config))
     session = await start_session([project], env=emulator_env(emulator), user=user)
     status = asyncio.ensure_future(session.execute(STATUS, {"workspaceFolder": uri(project)}))
     await session.wait_for(status.done, "the status answer")
     status.exception()
     assert any("Signed in to Azure (token from DefaultAzureCredential)" in line for line in session.logs())
+    # the status went on to ask Azure (the emulator refuses requests without a bearer token)
+    assert any("/resourcegroups/rg-none/" in e.path.lower() for e in emulator.traffic.snapshot())
