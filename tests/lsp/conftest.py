@@ -49,14 +49,17 @@ class ScriptedUser:
     # While set and not released, the first token request waits (an operation "in flight").
     token_gate: asyncio.Event | None = None
     token_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    pick_gate: asyncio.Event | None = None  # while set and not released, pickers stay open
     answers_tokens: bool = True
     token_error: bool = False  # answer aitk/getToken with an error (e.g. the user declined sign-in)
 
     def attach(self, client: LanguageClient) -> None:
         @client.feature("aitk/pick")
-        def pick(params: Any) -> Any:
+        async def pick(params: Any) -> Any:
             params = plain(params)
             self.picks.append(params)
+            if self.pick_gate is not None:
+                await self.pick_gate.wait()
             return self.pick_answer(params)
 
         @client.feature("aitk/input")
@@ -190,8 +193,9 @@ async def start_session() -> AsyncIterator[StartSession]:
 
     yield start
     for session in started:
-        if session.user.token_gate is not None:
-            session.user.token_gate.set()  # a held answer would outlive the server otherwise
+        for gate in (session.user.token_gate, session.user.pick_gate):
+            if gate is not None:
+                gate.set()  # a held answer would outlive the server otherwise
         await session.client.shutdown_session()
         await session.client.stop()
 

@@ -204,3 +204,25 @@ async def test_client_without_a_token_falls_back_to_default_credential(
     assert any("Signed in to Azure (token from DefaultAzureCredential)" in line for line in session.logs())
     # the status went on to ask Azure (the emulator refuses requests without a bearer token)
     assert any("/resourcegroups/rg-none/" in e.path.lower() for e in emulator.traffic.snapshot())
+
+
+async def test_cancel_while_the_folder_picker_is_open(
+    start_session: StartSession, project: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(project, other)
+    user = ScriptedUser(pick_gate=asyncio.Event(), pick_answer=lambda params: params["items"][0]["value"])
+    session = await start_session([project, other], user=user)
+    deploy = asyncio.ensure_future(session.execute(DEPLOY, {"workDoneToken": "p"}, msg_id="deploy-p"))
+    await session.wait_for(lambda: bool(user.picks), "the folder picker")
+    session.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="deploy-p"))
+    with pytest.raises(JsonRpcException) as err:
+        await asyncio.wait_for(deploy, 60)
+    assert err.value.code == types.LSPErrorCodes.RequestCancelled
+    user.pick_gate.set()  # type: ignore[union-attr]  # the user picks after all: too late
+    status = asyncio.ensure_future(session.execute(STATUS, {"workspaceFolder": uri(project)}))
+    await session.wait_for(status.done, "a later request's answer")
+    status.exception()
+    assert len(user.token_requests) == 1  # the status's: the cancelled deploy never started

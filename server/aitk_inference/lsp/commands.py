@@ -166,7 +166,12 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
     op = None
     try:
         args = parse_arguments(command, raw_args)
-        folder = await resolve_project(ls, args, LspPrompter(bridge))
+        early = ls.operations.prepare(request_id, args.work_done_token)
+        try:
+            folder = await resolve_project(ls, args, LspPrompter(bridge, early))
+            early.raise_if_cancelled()
+        finally:
+            ls.operations.prepared(early)
         op = ls.operations.start(kind, folder, request_id=request_id, progress_token=args.work_done_token)
         progress = LspProgress(bridge, args.work_done_token)
         progress.begin(TITLES[kind], cancellable=kind != "status")

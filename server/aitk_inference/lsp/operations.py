@@ -89,6 +89,17 @@ class Operation:
 class OperationRegistry:
     def __init__(self) -> None:
         self._running: set[Operation] = set()
+        # Commands still choosing their folder (maybe waiting on a picker): cancellable too.
+        self._preparing: dict[int, tuple[Any, Any, CancellationToken]] = {}
+
+    def prepare(self, request_id: Any, progress_token: Any) -> CancellationToken:
+        """On the server loop, before the operation is registered."""
+        token = CancellationToken()
+        self._preparing[id(token)] = (request_id, progress_token, token)
+        return token
+
+    def prepared(self, token: CancellationToken) -> None:
+        self._preparing.pop(id(token), None)
 
     def start(self, kind: str, folder: Path, *, request_id: Any, progress_token: Any) -> Operation:
         if kind in EXCLUSIVE:
@@ -106,14 +117,26 @@ class OperationRegistry:
     def finish(self, op: Operation) -> None:
         self._running.discard(op)
 
-    def cancel_request(self, request_id: Any) -> bool:
-        return self._cancel(lambda op: op.request_id is not None and op.request_id == request_id)
-
-    def cancel_progress(self, token: Any) -> bool:
-        return self._cancel(lambda op: op.progress_token is not None and op.progress_token == token)
-
     def cancel_all(self) -> None:
         self._cancel(lambda op: True)
+        for _request, _progress, token in list(self._preparing.values()):
+            token.cancel()
+
+    def cancel_request(self, request_id: Any) -> bool:
+        found = self._cancel(lambda op: op.request_id is not None and op.request_id == request_id)
+        return self._cancel_preparing(0, request_id) or found
+
+    def cancel_progress(self, token: Any) -> bool:
+        found = self._cancel(lambda op: op.progress_token is not None and op.progress_token == token)
+        return self._cancel_preparing(1, token) or found
+
+    def _cancel_preparing(self, index: int, key: Any) -> bool:
+        found = [
+            entry[2] for entry in self._preparing.values() if entry[index] is not None and entry[index] == key
+        ]
+        for token in found:
+            token.cancel()
+        return bool(found)
 
     def _cancel(self, match: Callable[[Operation], bool]) -> bool:
         found = [op for op in self._running if match(op)]
