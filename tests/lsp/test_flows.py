@@ -148,6 +148,10 @@ async def test_deploy_reports_progress_and_offers_the_endpoint(
     shown = session.client.shown_documents[0]
     assert shown.uri == endpoint and shown.external is True
     assert f"Inference endpoint: {endpoint}" in session.logs()
+    assert f"Opening {endpoint}" in session.logs()
+    # signed in with the token the client gave (the emulator needs a bearer token on every call)
+    assert user.token_requests and any("token from client" in line for line in session.logs())
+    assert not any("vscode-session-token" in line for line in session.logs())
 
     # again with nothing changed: nothing uploaded; "Copy Endpoint" puts the URL on the clipboard
     user.message_requests.clear()
