@@ -111,3 +111,34 @@ def test_container_app_create_and_delete_match_recording(emulator: Emulator, azu
     steps = replay(emulator, azure_reference, recordings.CONTAINER_APP_CREATE)
     assert_matches(steps)
     assert any("final poll via Location" in s.label for s in steps), report(steps)  # the delete's polling
+
+
+def test_replay_reports_where_the_emulator_differs(emulator: Emulator, azure_reference: Path) -> None:
+    """The replay is able to fail: a recording edited to disagree with the emulator is reported precisely."""
+    entries = recordings.load(azure_reference, recordings.DEPLOYMENT_CREATE)
+    final_get = entries[-1]
+    final_get.response_body["properties"]["onlyInThisRecording"] = "x"
+    final_get.response_headers["Location"] = "https://management.azure.com/somewhere"
+    polls = [e for e in entries if "/operationStatuses/" in e.path]
+    polls[-1].response_body = {"status": "Failed", "error": {"code": "X", "message": "y"}}
+    replayer = Replayer(
+        emulator.arm_url,
+        emulator.ca_path,
+        emulator.settings.subscriptions[0]["subscriptionId"],
+        arm_index(azure_reference),
+        rewrite=inline_template,
+    )
+    found = {
+        (s.label.split(" (")[0].split("/")[-1], str(d))
+        for s in replayer.replay(entries)
+        for d in s.differences
+    }
+    assert (
+        "deployEx-C-758",
+        "body/properties/onlyInThisRecording: in the recording, missing from the emulator",
+    ) in found
+    assert ("deployEx-C-758", "header Location: present in the recording, missing from the emulator") in found
+    assert (
+        "  final poll via Azure-AsyncOperation",
+        "body/status: operation ended 'Succeeded', Azure's 'Failed'",
+    ) in found
