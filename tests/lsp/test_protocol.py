@@ -165,6 +165,7 @@ async def test_cancel_stops_the_operation(start_session: StartSession, project: 
         await asyncio.wait_for(deploy, 60)
     assert err.value.code == types.LSPErrorCodes.RequestCancelled
     assert err.value.message == "Deploy cancelled."
+    assert err.value.data["code"] == "Cancelled" and err.value.data["detail"]
     end = session.progress(token)[-1]
     assert isinstance(end, types.WorkDoneProgressEnd) and end.message == "Deploy cancelled."
     assert not user.message_requests  # a cancel is not an error to show

@@ -146,7 +146,7 @@ WORK: dict[str, Callable[[Work], Awaitable[dict[str, Any]]]] = {
 }
 
 
-def _rpc_error(code: int, message: str, error: AitkError | None = None) -> JsonRpcException:
+def _rpc_error(code: int, message: str, error: AitkError | None = None, **extra: Any) -> JsonRpcException:
     data: dict[str, Any] = {}
     if error is not None:
         data = {
@@ -154,7 +154,7 @@ def _rpc_error(code: int, message: str, error: AitkError | None = None) -> JsonR
             "hint": error.hint,
             "provisionNeeded": notifications.needs_provision(error),
         }
-    return JsonRpcException(message=message, code=code, data=data)
+    return JsonRpcException(message=message, code=code, data=data | extra)
 
 
 async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args: tuple[Any, ...]) -> Any:
@@ -192,7 +192,10 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
         _end(
             ls, progress, f"{noun} cancelled.", f"{noun} cancelled: {exc.message}", types.MessageType.Warning
         )
-        raise _rpc_error(types.LSPErrorCodes.RequestCancelled, f"{noun} cancelled.", exc) from None
+        # detail: the core's words, e.g. that an ARM deployment already started goes on in Azure
+        raise _rpc_error(
+            types.LSPErrorCodes.RequestCancelled, f"{noun} cancelled.", exc, detail=exc.message
+        ) from None
     except BadArguments as exc:
         _end(ls, progress, f"{noun} failed.", f"{noun} failed: {exc}", types.MessageType.Error)
         notifications.show_error(ls, exc, folder=folder)
