@@ -50,34 +50,39 @@ _DURATION = re.compile(
 )
 
 
-@FORMATS.checks("date-time")
 def _is_date_time(value: object) -> bool:
     return not isinstance(value, str) or bool(_DATE_TIME.match(value))
 
 
-@FORMATS.checks("date")
 def _is_date(value: object) -> bool:
     return not isinstance(value, str) or bool(_DATE.match(value))
 
 
-@FORMATS.checks("uuid")
 def _is_uuid(value: object) -> bool:
     return not isinstance(value, str) or bool(_UUID.match(value))
 
 
-@FORMATS.checks("duration")
 def _is_duration(value: object) -> bool:
     return not isinstance(value, str) or bool(_DURATION.match(value))
 
 
-@FORMATS.checks("int32")
 def _is_int32(value: object) -> bool:
     return not isinstance(value, int) or -(2**31) <= value < 2**31
 
 
-@FORMATS.checks("int64")
 def _is_int64(value: object) -> bool:
     return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
+for _name, _check in {
+    "date-time": _is_date_time,
+    "date": _is_date,
+    "uuid": _is_uuid,
+    "duration": _is_duration,
+    "int32": _is_int32,
+    "int64": _is_int64,
+}.items():
+    FORMATS.checks(_name)(_check)
 
 
 def _enum_ignoring_case(
@@ -124,8 +129,8 @@ class SchemaConverter:
         if not isinstance(node, dict):
             return {}
         if "$ref" in node:
-            out = self._ref(file, node["$ref"], mode, plain=plain)
-            return {"anyOf": [{"type": "null"}, out]} if node.get("x-nullable") is True else out
+            ref = self._ref(file, node["$ref"], mode, plain=plain)
+            return {"anyOf": [{"type": "null"}, ref]} if node.get("x-nullable") is True else ref
         out: dict[str, Any] = {}
         kind = node.get("type")
         if kind and kind != "file":
