@@ -50,6 +50,7 @@ class FileService:
         self.emulator = emulator
         self.registry: StorageRegistry = get_registry(emulator)
         self.store = MetaStore(self.registry.meta_dir)
+        emulator.on_stop(self.store.close)  # fold the metadata journals into their snapshots
 
     # -- plumbing -------------------------------------------------------------
     def _begin(self, ctx: RequestContext, account: str) -> dict[str, str]:
