@@ -4,6 +4,7 @@ and retry settings for transient failures (429/5xx/dropped connections, honourin
 from __future__ import annotations
 
 import os
+import ssl
 from typing import TYPE_CHECKING, Any
 
 from aitk_inference.core.cloud import Cloud
@@ -35,16 +36,22 @@ def ca_bundle() -> str | None:
     return None
 
 
-def transport_settings() -> dict[str, Any]:
-    settings: dict[str, Any] = dict(RETRY_SETTINGS)
+def ssl_context() -> ssl.SSLContext:
+    """TLS trust for every Azure connection: the user's CA bundle when configured."""
     bundle = ca_bundle()
-    if bundle:
-        settings["connection_verify"] = bundle
-    return settings
+    return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
 
 
 def _mgmt_kwargs(cloud: Cloud) -> dict[str, Any]:
-    return {"base_url": cloud.arm_endpoint, "credential_scopes": [cloud.arm_scope], **transport_settings()}
+    # Imported here: azure-core and aiohttp stay off the LSP server's start-up path.
+    from aitk_inference.core.http_transport import PooledAioHttpTransport
+
+    return {
+        "base_url": cloud.arm_endpoint,
+        "credential_scopes": [cloud.arm_scope],
+        "transport": PooledAioHttpTransport(),
+        **RETRY_SETTINGS,
+    }
 
 
 def subscription_client(credential: AsyncTokenCredential, cloud: Cloud) -> SubscriptionClient:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aitk_inference.core.azure_clients import ca_bundle
+from aitk_inference.core.azure_clients import ssl_context  # the same trust as the Azure clients
 from aitk_inference.core.azure_errors import azure_call
 from aitk_inference.core.errors import AitkError, AzureOperationError
 from aitk_inference.core.reporting import CancellationToken, Progress
@@ -54,12 +53,6 @@ def _state(revision: Any) -> RevisionState:
         replicas=int(getattr(props, "replicas", 0) or 0),
         provisioning_error=getattr(props, "provisioning_error", None),
     )
-
-
-def ssl_context() -> ssl.SSLContext:
-    """The same trust as the Azure clients: the user's CA bundle when configured."""
-    bundle = ca_bundle()
-    return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
 
 
 async def probe_endpoint(

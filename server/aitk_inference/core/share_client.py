@@ -3,18 +3,15 @@ count of every HTTP request actually sent (retries included)."""
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from azure.core.pipeline.policies import AsyncRetryPolicy
-from azure.core.pipeline.transport import AioHttpTransport
 from azure.storage.fileshare import LocationMode
 
-from aitk_inference.core.azure_clients import ca_bundle
+from aitk_inference.core.http_transport import PooledAioHttpTransport
 
 if TYPE_CHECKING:
     from azure.storage.fileshare.aio import ShareClient
@@ -29,8 +26,8 @@ RETRY_BACKOFF = 0.5
 RETRY_BACKOFF_MAX = 30.0
 
 
-class CountingTransport(AioHttpTransport):  # type: ignore[misc]  # azure-core is untyped here
-    """aiohttp transport that counts requests put on the wire (one per retry attempt too)."""
+class CountingTransport(PooledAioHttpTransport):
+    """The pooled aiohttp transport that counts requests put on the wire (one per retry attempt too)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -88,17 +85,7 @@ async def open_share(
     process other than as request signatures)."""
     from azure.storage.fileshare.aio import ShareClient
 
-    # The CA bundle goes on our own connector, not azure-core's ``connection_verify``: given a
-    # path, azure-core builds a fresh SSLContext per request, which aiohttp keys its connection pool
-    # on, so every request would open (and park) a new TLS connection with its buffers.
-    bundle = ca_bundle()
-    connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=bundle) if bundle else True)
-    session = aiohttp.ClientSession(
-        connector=connector, trust_env=True, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
-    )
-    transport = CountingTransport(
-        session=session, session_owner=True, connection_timeout=20, read_timeout=120
-    )
+    transport = CountingTransport(connection_timeout=20, read_timeout=120)
     share = ShareClient(
         account_url=target.account_url,
         share_name=target.share_name,
