@@ -36,7 +36,8 @@ if [[ ! -f $stamp ]]; then
   # and make the symlinks it expects.
   vscode_dir=$CS_DIR/node_modules/code-server/lib/vscode
   (cd "$vscode_dir" && npm install "${npm_q[@]}" --omit=dev --ignore-scripts)
-  (cd "$vscode_dir" && npm rebuild "${npm_q[@]}" node-pty @vscode/spdlog kerberos native-watchdog)
+  # node-pty's install script runs `npx node-gyp`: let npx fetch it without a prompt (no TTY here).
+  (cd "$vscode_dir" && npm_config_yes=true npm rebuild "${npm_q[@]}" node-pty @vscode/spdlog kerberos native-watchdog)
   (cd "$vscode_dir/extensions" && npm install "${npm_q[@]}" --omit=dev --ignore-scripts)
   ln -sfn node_modules "$vscode_dir/node_modules.asar"
   ln -sfn code-linux.sh "$vscode_dir/bin/remote-cli/code-server"

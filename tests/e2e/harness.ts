@@ -284,6 +284,13 @@ export class Workbench {
     return (await this.page.locator('.notification-toast:has(.codicon-error)').allInnerTexts()).map(plain);
   }
 
+  /** Waits for any notification (error ones included) with this text. */
+  async waitForNotificationText(text: string | RegExp, timeoutMs: number): Promise<Locator> {
+    const toast = this.notification(text);
+    await toast.waitFor({ state: 'visible', timeout: timeoutMs });
+    return toast;
+  }
+
   /** Waits for a notification with this text; fails at once, with its words, on an error one. */
   async waitForNotification(text: string | RegExp, timeoutMs: number): Promise<Locator> {
     const toast = this.notification(text);

@@ -60,7 +60,19 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
   let page: Page;
   let wb: Workbench;
   let userData = '';
+  let failed = false;
 
+  const userSettings: Record<string, unknown> = {
+    'aitk.inference.python': PYTHON,
+    'aitk.inference.tokenCommand': `${FAKE_AZ} account get-access-token --output json`,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'telemetry.telemetryLevel': 'off',
+    'security.workspace.trust.enabled': false,
+  };
   const configPath = (): string => path.join(workspace, 'infra', 'inference.config.json');
   const readConfig = (): InferenceConfig => JSON.parse(readFileSync(configPath(), 'utf8')) as InferenceConfig;
   // The config keeps the app's FQDN (the template's ingress.fqdn output); the endpoint is https on it.
@@ -93,17 +105,7 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
       AZURE_TOKEN_CREDENTIALS: 'AzureCliCredential',
     });
     installExtension(dirs, env);
-    writeUserSettings(dirs, {
-      'aitk.inference.python': PYTHON,
-      'aitk.inference.tokenCommand': `${FAKE_AZ} account get-access-token --output json`,
-      'workbench.startupEditor': 'none',
-      'workbench.tips.enabled': false,
-      'workbench.enableExperiments': false,
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'telemetry.telemetryLevel': 'off',
-      'security.workspace.trust.enabled': false,
-    });
+    writeUserSettings(dirs, userSettings);
     const started = await startCodeServer(dirs, env);
     codeServer = started.proc;
     mkdirSync(workspace, { recursive: true });
@@ -119,15 +121,18 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     await wb.screenshot('workbench');
   });
 
-  after(async function () {
-    if (this.currentTest?.state === 'failed' && wb) await wb.screenshot('failure').catch(() => undefined);
+  after(async () => {
     await context?.close().catch(() => undefined);
     codeServer?.stop();
     emulator?.stop();
+    // Kept after a failure, for its logs (code-server's under code-server/user-data/logs).
+    if (root && !failed) rmSync(root, { recursive: true, force: true });
+    else if (root) console.log(`e2e state kept in ${root}`);
   });
 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') {
+      failed = true;
       await wb?.screenshot(`failed-${(this.currentTest.title.split(' ')[0] ?? 'step').toLowerCase()}`).catch(() => undefined);
       console.log(`code-server log tail:\n${codeServer?.tail() ?? ''}\nemulator log tail:\n${emulator?.tail() ?? ''}`);
     }
@@ -252,5 +257,24 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     assert.ok(log.includes(`Opening ${endpoint}`), 'the server logged the Go to Inference Endpoint choice');
     assert.match(log, new RegExp(RESOURCE_GROUP));
     assert.doesNotMatch(log, /emulator-token-/, 'no access token in the log');
+  });
+
+  it('restarts the server on a setting change and reports one that cannot start in plain words', async () => {
+    // What a user does in the Settings editor; the extension restarts the server with the new interpreter.
+    await wb.runCommand('Preferences: Open User Settings');
+    await wb.page.locator('.settings-editor').waitFor({ state: 'visible', timeout: 30_000 });
+    await wb.page.keyboard.type('aitk.inference.python');
+    // Wait for the search to narrow the list: before that, the first text input is another setting.
+    await wb.page.locator('.settings-editor .settings-count-widget', { hasText: '1 Setting Found' }).waitFor({ state: 'visible', timeout: 30_000 });
+    const input = wb.page.locator('.settings-editor .setting-item-contents', { hasText: 'Inference: Python' }).locator('input').first();
+    await input.waitFor({ state: 'visible', timeout: 30_000 });
+    await input.fill('/nonexistent/python3');
+    await input.press('Tab');
+    const toast = await wb.waitForNotificationText(/inference server did not start/, 60_000);
+    await wb.page.waitForTimeout(700); // past the fade-in, for the screenshot
+    await wb.screenshot('server-start-error');
+    const text = plain(await toast.innerText());
+    assert.match(text, /"\/nonexistent\/python3" \(from the aitk\.inference\.python setting\)/);
+    assert.match(text, /Show log/);
   });
 });
