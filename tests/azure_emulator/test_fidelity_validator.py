@@ -205,9 +205,24 @@ def test_discriminator_dispatches_to_the_subtype(validator: TrafficValidator) ->
     body = {"properties": {"componentType": "SpringBootAdmin", "ingress": "not-an-object"}}
     m = only(validator.validate(exchange("GET", path, 200, body)))
     assert m.pointer == "response/properties/ingress" and "is not of type 'object'" in m.reason
-    # Another component type has no 'ingress' of its own: the base type allows extra properties.
-    body["properties"]["componentType"] = "SpringCloudConfig"
+    body["properties"]["ingress"] = {"fqdn": "admin.example"}
     assert validator.validate(exchange("GET", path, 200, body)) == []
+    # Another component type declares no 'ingress': the dispatch is what makes it undeclared.
+    body["properties"]["componentType"] = "SpringCloudConfig"
+    m = only(validator.validate(exchange("GET", path, 200, body)))
+    assert (m.pointer, m.reason) == ("response/properties", "undeclared by the spec: ingress")
+
+
+def test_undeclared_response_key_is_reported(
+    validator: TrafficValidator, recorded_app_create: recordings.Entry
+) -> None:
+    """Keys the spec does not declare are invented (oav: OBJECT_ADDITIONAL_PROPERTIES), unless real
+    Azure is known to send them (allowlist.UNDECLARED_BUT_REAL, e.g. firstPartyConfiguration)."""
+    body = copy.deepcopy(recorded_app_create.response_body)
+    body["properties"]["configuration"]["madeUp"] = 1
+    body["tags"] = {"any": "key"}  # a map (additionalProperties): its keys are data
+    m = only(validator.validate(recorded(recorded_app_create, response_body=json.dumps(body).encode())))
+    assert (m.pointer, m.reason) == ("response/properties/configuration", "undeclared by the spec: madeUp")
 
 
 def test_date_time_format_is_checked(validator: TrafficValidator) -> None:

@@ -84,3 +84,12 @@ def allowed_route(method: str, path: str) -> AllowedRoute | None:
         if route.method == method.upper() and route.pattern.search(path):
             return route
     return None
+
+
+# Response keys real Azure sends that its spec does not declare (the spec lags the service). The
+# validator closes declared objects, so an undeclared key is one the emulator invented, unless
+# it is here, with the evidence that Azure really sends it.
+UNDECLARED_BUT_REAL: dict[str, str] = {
+    "firstPartyConfiguration": "Microsoft.App managed environment properties: in both .NET ContainerApps recordings",
+    "trackingId": "Microsoft.Resources deployment operation properties: returned by ARM's deployment operations list",
+}

@@ -1,4 +1,4 @@
-"""Swagger 2.0 schema objects → JSON Schema (Draft 7), the way Azure's SDKs read them.
+"""Swagger 2.0 schema objects → JSON Schema (2020-12), the way Azure's SDKs and oav read them.
 
 Rules (each mirrors how AutoRest-generated SDKs deserialize):
 - ``$ref`` (also across files) becomes a ``#/definitions/dN`` reference into one shared map.
@@ -10,6 +10,10 @@ Rules (each mirrors how AutoRest-generated SDKs deserialize):
 - ``discriminator`` dispatches on the discriminator value to the sub-type that declares it with
   ``x-ms-discriminator-value`` (or its definition name); a sub-type's ``allOf`` parent is the plain base.
 - ``format`` date-time/date/uuid/int32/int64/duration are checked (see :data:`FORMATS`).
+- In responses an object that declares its properties is closed (``unevaluatedProperties: false``,
+  which sees through ``allOf`` and discriminator dispatch) unless it declares
+  ``additionalProperties``: a key the spec does not know is one the emulator invented (oav's
+  OBJECT_ADDITIONAL_PROPERTIES). Requests stay open: rejecting them is the emulator's job.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft7Validator, FormatChecker, validators
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
@@ -29,8 +33,6 @@ from tests.azure_emulator.fidelity.specs import SpecDocuments
 _COPIED = (
     "minimum",
     "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
     "minLength",
     "maxLength",
     "minItems",
@@ -98,7 +100,9 @@ def _enum_ignoring_case(
 
 
 # Draft 7 plus the one Azure-specific keyword above.
-ArmValidator: type[Validator] = validators.extend(Draft7Validator, {"enumIgnoringCase": _enum_ignoring_case})
+ArmValidator: type[Validator] = validators.extend(
+    Draft202012Validator, {"enumIgnoringCase": _enum_ignoring_case}
+)
 
 
 def _regex_ok(pattern: str) -> bool:
@@ -115,7 +119,7 @@ class SchemaConverter:
     def __init__(self, docs: SpecDocuments) -> None:
         self.docs = docs
         self.definitions: dict[str, Any] = {}
-        self._ids: dict[tuple[Path, str, str, bool], str] = {}
+        self._ids: dict[tuple[Path, str, str, bool, bool], str] = {}
         self._subtypes: dict[tuple[Path, str], list[tuple[str, Path, str]]] | None = None
 
     # -- public ---------------------------------------------------------------
@@ -142,6 +146,11 @@ class SchemaConverter:
         for key in _COPIED:
             if key in node:
                 out[key] = node[key]
+        for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+            if (
+                node.get(exclusive) is True and bound in node
+            ):  # Swagger's boolean form → JSON Schema's numeric one
+                out[exclusive] = out.pop(bound)
         if "pattern" in node and _regex_ok(node["pattern"]):
             out["pattern"] = node["pattern"]
         required = list(node.get("required", []))
@@ -167,6 +176,13 @@ class SchemaConverter:
         if "allOf" in node:
             # A parent named in allOf is the plain base: the child is already the dispatched type.
             out["allOf"] = [self.convert(sub, file, mode, plain=True) for sub in node["allOf"]]
+        if (
+            mode == "response"
+            and not plain
+            and "additionalProperties" not in node
+            and ("properties" in node or "allOf" in node)
+        ):
+            out["unevaluatedProperties"] = False  # see the module docstring: undeclared keys are invented
         if node.get("x-nullable") is True:
             return {"anyOf": [{"type": "null"}, out]}
         return out
@@ -188,12 +204,13 @@ class SchemaConverter:
     def _ref(self, base: Path, ref: str, mode: str, *, plain: bool) -> dict[str, Any]:
         file, pointer, target = self.docs.resolve(base, ref)
         polymorphic = isinstance(target, dict) and "discriminator" in target and not plain
-        key = (file, pointer, mode, polymorphic)
+        key = (file, pointer, mode, polymorphic, plain)
         if key not in self._ids:
             ident = f"d{len(self._ids)}"
             self._ids[key] = ident
             self.definitions[ident] = {}  # placeholder: recursion refers to it before it is filled
-            converted = self.convert(target, file, mode)
+            # A polymorphic base is open itself; its dispatching wrapper is closed (it sees the sub-type's keys).
+            converted = self.convert(target, file, mode, plain=plain or polymorphic)
             if polymorphic:
                 converted = self._dispatch(converted, target, file, pointer, mode)
             self.definitions[ident] = converted
@@ -209,7 +226,10 @@ class SchemaConverter:
             branches.append(
                 {"if": {"properties": {prop: {"const": value}}, "required": [prop]}, "then": sub_ref}
             )
-        return {"allOf": [base, *branches]} if branches else base
+        wrapper: dict[str, Any] = {"allOf": [base, *branches]}
+        if mode == "response" and "additionalProperties" not in target:
+            wrapper["unevaluatedProperties"] = False
+        return wrapper
 
     def _subtypes_of(self, file: Path, pointer: str) -> list[tuple[str, Path, str]]:
         """Definitions (in any loaded file) whose allOf names this base: (discriminator value, file, pointer)."""

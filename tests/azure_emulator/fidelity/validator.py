@@ -20,6 +20,7 @@ Rules, per exchange (``service == "arm"``, control routes ``/_emulator/*`` exclu
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
-from tests.azure_emulator.fidelity.allowlist import allowed_route
+from tests.azure_emulator.fidelity.allowlist import UNDECLARED_BUT_REAL, allowed_route
 from tests.azure_emulator.fidelity.schema import FORMATS, ArmValidator, SchemaConverter
 from tests.azure_emulator.fidelity.specs import Operation, Parameter, SpecIndex, arm_index
 from tests.azure_emulator.traffic import Exchange
@@ -64,6 +65,33 @@ def _describe(error: ValidationError) -> ValidationError:
             break
         error = max(branches, key=lambda e: len(e.absolute_path))
     return error
+
+
+def _cascade(error: ValidationError, all_errors: list[ValidationError]) -> bool:
+    """An unevaluatedProperties error next to another error in the same object is its echo: keys
+    checked by a failing subschema count as unevaluated."""
+    here = list(error.absolute_path)
+    return any(
+        other is not error
+        and other.validator != "unevaluatedProperties"
+        and list(other.absolute_path)[: len(here)] == here
+        for other in all_errors
+    )
+
+
+def _undeclared_keys(error: ValidationError) -> list[str] | None:
+    """Keys of the object the spec does not declare, less those real Azure is known to send; None if none left."""
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    declared = _evaluated_keys(error)
+    keys = sorted(k for k in instance if k not in declared and k not in UNDECLARED_BUT_REAL)
+    return keys or None
+
+
+def _evaluated_keys(error: ValidationError) -> set[str]:
+    match = re.search(r"\((.*) (?:was|were) unexpected\)", error.message)
+    unexpected = set(re.findall(r"'([^']*)'", match.group(1))) if match else set()
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    return {k for k in instance if k not in unexpected}
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:
@@ -291,9 +319,18 @@ class TrafficValidator:
             return [(prefix + " body", f"not valid JSON: {exc}")]
         if instance is None and body == b"":
             return [(prefix + " body", "empty, but the spec declares a schema for it")]
+        leaves = [_describe(e) for e in validator.iter_errors(instance)]
         problems = []
-        for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
-            leaf = _describe(error)
+        for leaf in sorted(leaves, key=lambda e: [str(p) for p in e.absolute_path]):
+            if leaf.validator == "unevaluatedProperties":
+                if _cascade(leaf, leaves):
+                    continue
+                unexpected = _undeclared_keys(leaf)
+                if unexpected is not None:
+                    problems.append(
+                        (_pointer(prefix, leaf), f"undeclared by the spec: {', '.join(unexpected)}")
+                    )
+                continue
             problems.append((_pointer(prefix, leaf), _short(leaf.message)))
         return problems
 
