@@ -73,6 +73,10 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     'telemetry.telemetryLevel': 'off',
     'security.workspace.trust.enabled': false,
   };
+  const logText = (): string =>
+    findFiles(userData, /^AI Toolkit\.log$/)
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
   const configPath = (): string => path.join(workspace, 'infra', 'inference.config.json');
   const readConfig = (): InferenceConfig => JSON.parse(readFileSync(configPath(), 'utf8')) as InferenceConfig;
   // The config keeps the app's FQDN (the template's ingress.fqdn output); the endpoint is https on it.
@@ -246,9 +250,7 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     const log = await eventually(
       'the AI Toolkit log file to name the endpoint',
       async () => {
-        const text = findFiles(userData, /^AI Toolkit\.log$/)
-          .map((f) => readFileSync(f, 'utf8'))
-          .join('\n');
+        const text = logText();
         return text.includes(endpoint) ? text : undefined;
       },
       30_000,
@@ -257,6 +259,28 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     assert.ok(log.includes(`Opening ${endpoint}`), 'the server logged the Go to Inference Endpoint choice');
     assert.match(log, new RegExp(RESOURCE_GROUP));
     assert.doesNotMatch(log, /emulator-token-/, 'no access token in the log');
+  });
+
+  it('cancels a running deploy from its progress notification', async () => {
+    await wb.page.keyboard.press('Escape');
+    await wb.runCommand(DEPLOY);
+    const toast = wb.notification(DEPLOY);
+    const cancel = toast.locator('.monaco-button', { hasText: 'Cancel' }).first();
+    await cancel.waitFor({ state: 'visible', timeout: 120_000 });
+    // The toast reflows with every progress message, so it is never "stable" for a normal click.
+    await cancel.click({ force: true });
+    await wb.screenshot('deploy-cancelled');
+    // The Cancel reached the server ($/cancelRequest + workDoneProgress/cancel), which stopped the
+    // deploy and said so; the extension logged the cancelled command.
+    const log = await eventually(
+      'the server to report the cancelled deploy',
+      async () => {
+        const text = logText();
+        return /\[warning\].*cancelled/i.test(text) && text.includes(`${DEPLOY}: cancelled.`) ? text : undefined;
+      },
+      120_000,
+    );
+    assert.equal((log.match(/Deployment done: \d+ file/g) ?? []).length, 1, 'the cancelled deploy did not finish');
   });
 
   it('restarts the server on a setting change and reports one that cannot start in plain words', async () => {
