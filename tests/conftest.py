@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,30 @@ from tests.azure_emulator.server import Emulator, EmulatorThread
 
 REPO = Path(__file__).resolve().parent.parent
 FAKE_AZ_DIR = REPO / "tests" / "azure_emulator" / "fake_az"
-AZURE_REFERENCE = REPO.parent / "shared" / "azure-reference"
+
+
+def _find_azure_reference() -> Path:
+    """The public Azure reference data (specs, schemas, recordings) lives outside the repo in
+    ``shared/azure-reference`` beside the checkout. A clone made elsewhere (``git clone /work/main
+    /tmp/x``) finds it beside the repository it was cloned from; AITK_AZURE_REFERENCE overrides."""
+    if env := os.environ.get("AITK_AZURE_REFERENCE"):
+        return Path(env)
+    candidates = [REPO.parent / "shared" / "azure-reference"]
+    try:
+        origin = subprocess.run(
+            ["git", "-C", str(REPO), "remote", "get-url", "origin"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        origin = ""
+    if origin and Path(origin).is_dir():
+        candidates.append(Path(origin).resolve().parent / "shared" / "azure-reference")
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+AZURE_REFERENCE = _find_azure_reference()
 
 
 @pytest.fixture
