@@ -7,8 +7,8 @@ bash scripts/bootstrap.sh $( [[ -f package.json ]] && echo --node )
 export PATH="$PWD/.venv/bin:$PATH"
 status=0
 step() { echo "== $*" >&2; "$@" || { echo "FAILED: $*" >&2; status=1; }; }
-step ruff check server tests benchmarks inference
-step ruff format --check server tests benchmarks inference
+step ruff check server tests benchmarks inference scripts
+step ruff format --check server tests benchmarks inference scripts
 step mypy
 if [[ -f package.json ]]; then
   step npm run --silent typecheck
