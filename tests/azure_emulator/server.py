@@ -53,6 +53,9 @@ class EmulatorSettings:
     operation_step_delay: float = 0.05
     # Retry-After header value (seconds) on long-running operations (SDK pollers honour it).
     retry_after: int = 0
+    # Seconds the file service waits before answering each request, standing in for the network
+    # round trip to a region (0: loopback speed; the sync benchmark sets it, see benchmarks/README.md).
+    file_latency: float = 0.0
     # Seconds a revision stays Activating after create/restart before it is Running.
     revision_activation_delay: float = 0.2
     # When False a revision never becomes healthy (stays Activating, probes fail).

@@ -20,6 +20,7 @@ compares status, header names and value kinds, and XML shape (tests/azure_emulat
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import TYPE_CHECKING
 
@@ -38,17 +39,20 @@ def register(emulator: Emulator) -> None:
     service = FileService(emulator)
     emulator.services["files"] = service
     for method in ("GET", "HEAD", "PUT", "DELETE"):
-        emulator.file_router.add(method, "/{account}", head_errors_bodiless(service.account_op))
-        emulator.file_router.add(method, "/{account}/{share}", head_errors_bodiless(service.share_op))
-        emulator.file_router.add(
-            method, "/{account}/{share}/{path:rest}", head_errors_bodiless(service.path_op)
-        )
+        emulator.file_router.add(method, "/{account}", file_route(service.account_op))
+        emulator.file_router.add(method, "/{account}/{share}", file_route(service.share_op))
+        emulator.file_router.add(method, "/{account}/{share}/{path:rest}", file_route(service.path_op))
 
 
-def head_errors_bodiless(handler: Handler) -> Handler:
-    """Errors to HEAD requests carry the code in ``x-ms-error-code`` only: no body, no Content-Type."""
+def file_route(handler: Handler) -> Handler:
+    """Wrap a file-service handler: wait ``settings.file_latency`` first (an emulated network round
+    trip), and answer errors to HEAD requests with the code in ``x-ms-error-code`` only (no body,
+    no Content-Type), as the service does."""
 
     async def wrapped(ctx: RequestContext) -> web.StreamResponse:
+        latency = ctx.emulator.settings.file_latency
+        if latency > 0:
+            await asyncio.sleep(latency)
         try:
             return await handler(ctx)
         except ArmError as err:
