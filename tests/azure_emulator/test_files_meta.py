@@ -3,9 +3,14 @@ journal was compacted first (a killed emulator), and a torn last journal line is
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from azure.storage.fileshare import ShareServiceClient
+
 from tests.azure_emulator.files.meta import MetaStore
+from tests.azure_emulator.server import Emulator, EmulatorThread
+from tests.azure_emulator.storage_registry import get_registry
 
 
 def _populate(tmp_path: Path) -> tuple[MetaStore, Path]:
@@ -59,3 +64,25 @@ def test_drop_share_forgets_everything(tmp_path: Path) -> None:
     store.drop_share("acct", "s")
     assert not list((tmp_path / "meta" / "acct").iterdir())
     assert MetaStore(tmp_path / "meta").share("acct", "s", root).entries == {}
+
+
+def test_emulator_stop_folds_the_journal(tmp_path: Path) -> None:
+    """Through the SDK: changes go to the journal while the emulator runs, into the snapshot at stop."""
+    runner = EmulatorThread(Emulator(tmp_path / "emu"))
+    emulator = runner.start()
+    try:
+        key = get_registry(emulator).ensure_account("acct")[0]
+        svc = ShareServiceClient(
+            f"{emulator.file_url}/acct", credential=key, connection_verify=str(emulator.ca_path)
+        )
+        share = svc.create_share("s")
+        share.create_directory("pkg")
+        share.get_file_client("pkg/a.py").upload_file(b"print()", metadata={"k": "v"})
+        journal = tmp_path / "emu" / "files-meta" / "acct" / "s.journal"
+        assert journal.stat().st_size > 0
+    finally:
+        runner.stop()
+    assert not journal.exists()
+    snapshot = json.loads(journal.with_suffix(".json").read_text())
+    assert snapshot["entries"]["pkg/a.py"]["metadata"] == {"k": "v"}
+    assert snapshot["entries"]["pkg"]["kind"] == "dir"
