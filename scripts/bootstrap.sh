@@ -8,13 +8,12 @@ PY=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
   "$PY" -m venv .venv
 fi
-stamp=.venv/.installed-$(cat pyproject.toml requirements-inference.txt 2>/dev/null | sha256sum | cut -c1-16)
+# Re-install only when the pinned dependencies change.
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [[ ! -f $stamp ]]; then
+  echo "bootstrap: installing Python packages into .venv (first run takes a few minutes)" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e ".[dev]"
-  if [[ -f requirements-inference.txt ]]; then
-    .venv/bin/python -m pip install -q -r requirements-inference.txt
-  fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
