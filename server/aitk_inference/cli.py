@@ -136,28 +136,11 @@ class AssumeYesPrompter(NonInteractivePrompter):
     """No terminal to ask on: questions are errors naming the argument to pass; confirmations need --yes."""
 
     def __init__(self, assume_yes: bool) -> None:
+        super().__init__(
+            "Pass --subscription, --resource-group and --location (or fill infra/finetuning.config.json).",
+            reason="nothing given and no terminal to ask on",
+        )
         self.assume_yes = assume_yes
-
-    async def pick(
-        self,
-        title: str,
-        items: Sequence[Choice],
-        *,
-        placeholder: str | None = None,
-        create_new_label: str | None = None,
-    ) -> str | None:
-        raise AitkError(
-            f"{title}: nothing given and no terminal to ask on.",
-            hint="Pass --subscription, --resource-group and --location (or fill infra/finetuning.config.json).",
-        )
-
-    async def input(
-        self, title: str, *, placeholder: str | None = None, value: str | None = None
-    ) -> str | None:
-        raise AitkError(
-            f"{title}: nothing given and no terminal to ask on.",
-            hint="Pass --subscription, --resource-group and --location (or fill infra/finetuning.config.json).",
-        )
 
     async def confirm(self, message: str) -> bool:
         if not self.assume_yes:

@@ -101,7 +101,18 @@ class RecordingProgress:
 
 
 class NonInteractivePrompter:
-    """For CI: any question is an error telling which argument to pass instead."""
+    """For CI: any question is an error whose hint says which argument to pass instead."""
+
+    def __init__(
+        self, hint: str = "Pass it as an argument.", *, reason: str = "no value given and no way to ask"
+    ) -> None:
+        self.hint = hint
+        self.reason = reason
+
+    def _unanswerable(self, title: str) -> Exception:
+        from aitk_inference.core.errors import AitkError
+
+        return AitkError(f"{title}: {self.reason}.", hint=self.hint)
 
     async def pick(
         self,
@@ -111,16 +122,12 @@ class NonInteractivePrompter:
         placeholder: str | None = None,
         create_new_label: str | None = None,
     ) -> str | None:
-        from aitk_inference.core.errors import AitkError
-
-        raise AitkError(f"{title}: no value given and no way to ask.", hint="Pass it as an argument.")
+        raise self._unanswerable(title)
 
     async def input(
         self, title: str, *, placeholder: str | None = None, value: str | None = None
     ) -> str | None:
-        from aitk_inference.core.errors import AitkError
-
-        raise AitkError(f"{title}: no value given and no way to ask.", hint="Pass it as an argument.")
+        raise self._unanswerable(title)
 
     async def confirm(self, message: str) -> bool:
         return True
