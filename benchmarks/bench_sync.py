@@ -37,14 +37,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aitk_inference.core.azure_clients import resource_client, storage_client
+from aitk_inference.core.azure.clients import resource_client, storage_client
+from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.bounded import run_bounded
-from aitk_inference.core.cloud import Cloud
 from aitk_inference.core.config import DeployTarget
-from aitk_inference.core.deploy import share_target
+from aitk_inference.core.deploy.deploy import share_target
 from aitk_inference.core.reporting import CancellationToken, NullProgress
-from aitk_inference.core.share_client import open_share
-from aitk_inference.core.sync import ShareTarget, sync_project
+from aitk_inference.core.sync.share import ShareTarget, open_share
+from aitk_inference.core.sync.sync_project import sync_project
 from azure.core.credentials import AccessToken
 
 REPO = Path(__file__).resolve().parent.parent

@@ -199,50 +199,31 @@ def _prompter(args: argparse.Namespace) -> Prompter:
 
 
 async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, cancel: CancellationToken) -> int:
-    from aitk_inference.core.azure_clients import default_credential
-    from aitk_inference.core.cloud import Cloud
+    from aitk_inference.core.azure.clients import default_credential
+    from aitk_inference.core.azure.cloud import Cloud
+    from aitk_inference.core.operations import OPERATIONS, OperationInput
 
-    cloud = Cloud.from_env(args.arm_endpoint)
     credential = default_credential()
     try:
-        if args.command == "provision":
-            from aitk_inference.core.provision import provision
-
-            config = await provision(
-                args.project,
-                credential,
-                cloud=cloud,
+        outcome = await OPERATIONS[args.command].run(
+            OperationInput(
+                project=args.project,
+                credential=credential,
+                cloud=Cloud.from_env(args.arm_endpoint),
                 progress=progress,
                 prompter=_prompter(args),
                 cancel=cancel,
-                subscription_id=args.subscription,
-                resource_group=args.resource_group,
-                location=args.location,
+                subscription_id=getattr(args, "subscription", None),
+                resource_group=getattr(args, "resource_group", None),
+                location=getattr(args, "location", None),
+                readiness_timeout=getattr(args, "timeout", None),
             )
-            progress.close()
-            print(f"Provisioned. Endpoint: https://{config.get('ACA_APP_ENDPOINT')}")
-        elif args.command == "deploy":
-            from aitk_inference.core.deploy import deploy
-
-            result = await deploy(
-                args.project,
-                credential,
-                cloud=cloud,
-                progress=progress,
-                cancel=cancel,
-                readiness_timeout=args.timeout,
-            )
-            progress.close()
-            print(f"Deployed. Endpoint: {result.endpoint_url}")
-        else:
-            from aitk_inference.core.status import status
-
-            report = await status(args.project, credential, cloud=cloud, progress=progress)
-            progress.close()
-            for line in report.lines():
-                print(line)
+        )
     finally:
         await credential.close()
+    progress.close()
+    for line in outcome.lines:
+        print(line)
     return 0
 
 

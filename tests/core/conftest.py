@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aitk_inference.core.azure_clients import default_credential
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.clients import default_credential
+from aitk_inference.core.azure.cloud import Cloud
 
 from tests.core.helpers import make_template_project
 

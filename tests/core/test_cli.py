@@ -105,7 +105,7 @@ def test_provision_then_deploy_then_status(emulator: Emulator, project: Path) ->
     assert "DeploymentDetailsBlade" in result.stderr
     result = run_cli(emulator, "deploy", "--project", str(project), "--timeout", "60")
     assert result.returncode == 0, result.stderr
-    assert f"Deployed. Endpoint: https://{config['ACA_APP_ENDPOINT']}" in result.stdout
+    assert f"Inference endpoint: https://{config['ACA_APP_ENDPOINT']}" in result.stdout
     assert "%" in result.stderr  # progress percentages
     result = run_cli(emulator, "status", "--project", str(project))
     assert result.returncode == 0, result.stderr

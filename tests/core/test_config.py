@@ -17,8 +17,8 @@ from aitk_inference.core.config import (
 )
 from aitk_inference.core.errors import ConfigError
 from aitk_inference.core.naming import CONTAINER_APP, FILE_SHARE, LOG_ANALYTICS, STORAGE_ACCOUNT
-from aitk_inference.core.parameters import read_parameter_values, validate_parameters
-from aitk_inference.core.template import Template, bicep_sha256, load_template
+from aitk_inference.core.provision.parameters import read_parameter_values, validate_parameters
+from aitk_inference.core.provision.template import Template, bicep_sha256, load_template
 
 TEMPLATE: dict[str, Any] = {
     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aitk_inference.core.cloud import Cloud
-from aitk_inference.core.deploy import deploy
-from aitk_inference.core.provision import provision
+from aitk_inference.core.azure.cloud import Cloud
+from aitk_inference.core.deploy.deploy import deploy
+from aitk_inference.core.provision.provision import provision
 from aitk_inference.core.reporting import CancellationToken, NonInteractivePrompter, RecordingProgress
 from azure.identity.aio import AzureCliCredential
 from openai import AsyncOpenAI

@@ -20,6 +20,9 @@ CONFIG_KEYS = (
 )
 
 
+INFERENCE_CONFIG = "inference.config.json"
+
+
 @dataclass(frozen=True)
 class ProjectPaths:
     root: Path
@@ -30,7 +33,7 @@ class ProjectPaths:
 
     @property
     def inference_config(self) -> Path:
-        return self.infra / "inference.config.json"
+        return self.infra / INFERENCE_CONFIG
 
     @property
     def finetuning_config(self) -> Path:

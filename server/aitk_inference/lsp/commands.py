@@ -1,42 +1,35 @@
-"""The three ``workspace/executeCommand`` handlers: provision, deploy, status.
+"""The ``workspace/executeCommand`` handler for every entry of the operations table
+(``core.operations``): provision, deploy, status.
 
-Each handler resolves the project folder, registers the operation (one provision/deploy per
-folder), opens the progress on the client's token and runs the core on a worker thread (see
-``operations``). The core is imported inside the worker so its Azure SDKs stay off start-up.
+It resolves the project folder, registers the operation (one exclusive operation per folder),
+opens the progress on the client's token, signs in with the client's token and runs the table's
+coroutine on a worker thread (see ``operations``). The core is imported inside the worker so its
+Azure SDKs stay off start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.errors import AitkError, OperationCancelled
+from aitk_inference.core.operations import OPERATIONS, Operation, OperationInput
 from aitk_inference.core.reporting import CancellationToken
 from aitk_inference.lsp import methods, notifications
 from aitk_inference.lsp.bridge import ClientBridge
 from aitk_inference.lsp.credential import ClientTokenCredential
+from aitk_inference.lsp.language_server import AitkLanguageServer
 from aitk_inference.lsp.progress import LspProgress
 from aitk_inference.lsp.prompter import LspPrompter
 from aitk_inference.lsp.redact import redact
 from aitk_inference.lsp.workspace import BadArguments, CommandArgs, parse_arguments, resolve_project
-
-if TYPE_CHECKING:
-    from aitk_inference.lsp.server import AitkLanguageServer
-
-TITLES = {
-    "provision": "Provisioning Azure Container Apps for inference",
-    "deploy": "Deploying for inference",
-    "status": "Checking inference status",
-}
-NOUNS = {"provision": "Provision", "deploy": "Deploy", "status": "Status"}
 
 
 @dataclass
@@ -64,86 +57,24 @@ class Work:
         self.progress.log(f"Signed in to Azure (token from {credential.source or 'cache'}).")
         self.cancel.raise_if_cancelled()
 
-
-async def _provision(work: Work) -> dict[str, Any]:
-    from aitk_inference.core.provision import provision
-
-    async with work.credential() as credential:
-        await work.sign_in(credential)
-        config = await provision(
-            work.folder,
-            credential,
-            cloud=work.cloud,
-            progress=work.progress,
-            prompter=LspPrompter(work.bridge, work.cancel),
-            cancel=work.cancel,
-            subscription_id=work.args.subscription_id,
-            resource_group=work.args.resource_group,
-        )
-    work.progress.log(f"Provisioning done: wrote {work.folder / 'infra' / 'inference.config.json'}.")
-    return dict(config)
-
-
-async def _deploy(work: Work) -> dict[str, Any]:
-    from aitk_inference.core.deploy import deploy
-
-    async with work.credential() as credential:
-        await work.sign_in(credential)
-        result = await deploy(
-            work.folder, credential, cloud=work.cloud, progress=work.progress, cancel=work.cancel
-        )
-    work.progress.log(
-        f"Deployment done: {result.files_uploaded} file(s) uploaded ({result.bytes_uploaded} bytes), "
-        f"{result.files_deleted} deleted, revision(s) restarted: {', '.join(result.revisions_restarted) or 'none'}."
-    )
-    work.progress.log(f"Inference endpoint: {result.endpoint_url}")
-    return {
-        "endpointUrl": result.endpoint_url,
-        "filesUploaded": result.files_uploaded,
-        "bytesUploaded": result.bytes_uploaded,
-        "filesDeleted": result.files_deleted,
-        "revisionsRestarted": list(result.revisions_restarted),
-    }
-
-
-async def _status(work: Work) -> dict[str, Any]:
-    from aitk_inference.core.status import status
-
-    async with work.credential() as credential:
-        await work.sign_in(credential)
-        report = await status(work.folder, credential, cloud=work.cloud, progress=work.progress)
-    lines = report.lines()
-    for line in lines:
-        work.progress.log(line)
-    return {
-        "lines": lines,
-        "appName": report.app_name,
-        "resourceGroup": report.resource_group,
-        "subscriptionId": report.subscription_id,
-        "endpointUrl": report.endpoint_url,
-        "latestRevision": report.latest_revision,
-        "provisioningState": report.provisioning_state,
-        "endpointHealthy": report.endpoint_healthy,
-        "endpointDetail": report.endpoint_detail,
-        "revisions": [
-            {
-                "name": r.name,
-                "active": r.active,
-                "runningState": r.running_state,
-                "healthState": r.health_state,
-                "replicas": r.replicas,
-                "trafficWeight": r.traffic_weight,
-            }
-            for r in report.revisions
-        ],
-    }
-
-
-WORK: dict[str, Callable[[Work], Awaitable[dict[str, Any]]]] = {
-    "provision": _provision,
-    "deploy": _deploy,
-    "status": _status,
-}
+    async def run(self, operation: Operation) -> dict[str, Any]:
+        async with self.credential() as credential:
+            await self.sign_in(credential)
+            outcome = await operation.run(
+                OperationInput(
+                    project=self.folder,
+                    credential=credential,
+                    cloud=self.cloud,
+                    progress=self.progress,
+                    prompter=LspPrompter(self.bridge, self.cancel),
+                    cancel=self.cancel,
+                    subscription_id=self.args.subscription_id,
+                    resource_group=self.args.resource_group,
+                )
+            )
+        for line in outcome.lines:
+            self.progress.log(line)
+        return outcome.data
 
 
 def _rpc_error(code: int, message: str, error: AitkError | None = None, **extra: Any) -> JsonRpcException:
@@ -158,7 +89,8 @@ def _rpc_error(code: int, message: str, error: AitkError | None = None, **extra:
 
 
 async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args: tuple[Any, ...]) -> Any:
-    noun = NOUNS[kind]
+    operation = OPERATIONS[kind]
+    noun = operation.noun
     request_id = ls.protocol.msg_id
     bridge = ClientBridge(ls, asyncio.get_running_loop())
     folder: Path | None = None
@@ -172,14 +104,20 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
             early.raise_if_cancelled()
         finally:
             ls.operations.prepared(early)
-        op = ls.operations.start(kind, folder, request_id=request_id, progress_token=args.work_done_token)
+        op = ls.operations.start(
+            kind,
+            folder,
+            exclusive=operation.exclusive,
+            request_id=request_id,
+            progress_token=args.work_done_token,
+        )
         progress = LspProgress(bridge, args.work_done_token)
-        progress.begin(TITLES[kind], cancellable=kind != "status")
-        progress.log(f"{TITLES[kind]}: {folder}")
+        progress.begin(operation.title, cancellable=operation.cancellable)
+        progress.log(f"{operation.title}: {folder}")
         project, cloud, prog = folder, Cloud.from_env(), progress
 
         async def work(cancel: CancellationToken) -> dict[str, Any]:
-            return await WORK[kind](Work(ls, bridge, project, args, prog, cancel, cloud))
+            return await Work(ls, bridge, project, args, prog, cancel, cloud).run(operation)
 
         result = await op.run_in_worker(work)
         progress.end(f"{noun} done.")

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Final
 
-# workspace/executeCommand ids (distinct from the extension's user-facing command ids)
+# workspace/executeCommand ids (distinct from the extension's user-facing command ids): one per
+# entry of the operations table, ``aitk.inference.server.<name>``.
+SERVER_COMMAND_PREFIX: Final = "aitk.inference.server."
 CMD_PROVISION: Final = "aitk.inference.server.provision"
 CMD_DEPLOY: Final = "aitk.inference.server.deploy"
 CMD_STATUS: Final = "aitk.inference.server.status"
+
+
+def server_command(operation: str) -> str:
+    return SERVER_COMMAND_PREFIX + operation
+
 
 # server -> client requests
 PICK: Final = "aitk/pick"

@@ -16,14 +16,12 @@ from aitk_inference.core.reporting import CancellationToken
 
 T = TypeVar("T")
 
-# Operations that change the cloud or the share: at most one per project folder at a time.
-EXCLUSIVE = frozenset({"provision", "deploy"})
-
 
 @dataclass(eq=False)
 class Operation:
     kind: str
     folder: Path
+    exclusive: bool = False  # changes the cloud or the share: at most one such per project folder
     request_id: Any = None
     progress_token: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,16 +99,18 @@ class OperationRegistry:
     def prepared(self, token: CancellationToken) -> None:
         self._preparing.pop(id(token), None)
 
-    def start(self, kind: str, folder: Path, *, request_id: Any, progress_token: Any) -> Operation:
-        if kind in EXCLUSIVE:
+    def start(
+        self, kind: str, folder: Path, *, exclusive: bool, request_id: Any, progress_token: Any
+    ) -> Operation:
+        if exclusive:
             for op in self._running:
-                if op.kind in EXCLUSIVE and op.folder == folder:
+                if op.exclusive and op.folder == folder:
                     raise AlreadyRunning(
                         f"A {op.kind} is already running for {folder}.",
                         hint="Wait for it to finish, or cancel it from its progress notification.",
                         code="AlreadyRunning",
                     )
-        op = Operation(kind, folder, request_id=request_id, progress_token=progress_token)
+        op = Operation(kind, folder, exclusive, request_id=request_id, progress_token=progress_token)
         self._running.add(op)
         return op
 

@@ -12,53 +12,28 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
 
-from aitk_inference import __version__
+from aitk_inference.core.operations import OPERATIONS
 from aitk_inference.lsp import methods
 from aitk_inference.lsp.commands import run_command
-from aitk_inference.lsp.credential import TokenCache
-from aitk_inference.lsp.operations import OperationRegistry
+from aitk_inference.lsp.language_server import AitkLanguageServer
 
 
-class AitkProtocol(LanguageServerProtocol):
-    def _handle_cancel_notification(self, msg_id: Any) -> None:
-        """``$/cancelRequest`` on a running command cancels the operation cooperatively: it stops
-        at its next safe point and answers the request with RequestCancelled. (pygls' default only
-        cancels requests that have not started.)"""
-        server = self._server
-        if isinstance(server, AitkLanguageServer) and server.operations.cancel_request(msg_id):
-            return
-        super()._handle_cancel_notification(msg_id)
+def _register_command(server: AitkLanguageServer, name: str) -> None:
+    """``aitk.inference.server.NAME`` for each entry of the operations table."""
+    command = methods.server_command(name)
 
+    async def handler(ls: AitkLanguageServer, *args: Any) -> Any:
+        return await run_command(ls, name, command, args)
 
-class AitkLanguageServer(LanguageServer):
-    def __init__(self) -> None:
-        super().__init__(
-            "aitk-inference",
-            __version__,
-            text_document_sync_kind=types.TextDocumentSyncKind.None_,
-            protocol_cls=AitkProtocol,
-        )
-        self.operations = OperationRegistry()
-        self.token_cache = TokenCache()
+    server.command(command)(handler)
 
 
 def create_server() -> AitkLanguageServer:
     server = AitkLanguageServer()
 
-    @server.command(methods.CMD_PROVISION)
-    async def provision(ls: AitkLanguageServer, *args: Any) -> Any:
-        return await run_command(ls, "provision", methods.CMD_PROVISION, args)
-
-    @server.command(methods.CMD_DEPLOY)
-    async def deploy(ls: AitkLanguageServer, *args: Any) -> Any:
-        return await run_command(ls, "deploy", methods.CMD_DEPLOY, args)
-
-    @server.command(methods.CMD_STATUS)
-    async def status(ls: AitkLanguageServer, *args: Any) -> Any:
-        return await run_command(ls, "status", methods.CMD_STATUS, args)
+    for name in OPERATIONS:
+        _register_command(server, name)
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: AitkLanguageServer, params: types.WorkDoneProgressCancelParams) -> None:

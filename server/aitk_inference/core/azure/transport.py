@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 from azure.core.pipeline.transport import AioHttpTransport
 
-from aitk_inference.core.azure_clients import ssl_context
+from aitk_inference.core.azure.tls import ssl_context
 
 
 class PooledAioHttpTransport(AioHttpTransport):  # type: ignore[misc]  # azure-core is untyped here

@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aitk_inference.core.azure_clients import ssl_context  # the same trust as the Azure clients
-from aitk_inference.core.azure_errors import azure_call
+from aitk_inference.core.azure.errors import azure_call
+from aitk_inference.core.azure.tls import ssl_context  # the same trust as the Azure clients
 from aitk_inference.core.errors import AitkError, AzureOperationError
 from aitk_inference.core.reporting import CancellationToken, Progress
 

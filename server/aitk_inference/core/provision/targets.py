@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aitk_inference.core.azure_clients import resource_client, subscription_client
-from aitk_inference.core.azure_errors import azure_call
+from aitk_inference.core.azure.clients import resource_client, subscription_client
+from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.errors import AitkError, OperationCancelled
 from aitk_inference.core.naming import RESOURCE_GROUP
 from aitk_inference.core.reporting import CREATE_NEW, CancellationToken, Choice, Progress, Prompter
@@ -15,7 +15,7 @@ from aitk_inference.core.reporting import CREATE_NEW, CancellationToken, Choice,
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
 
-    from aitk_inference.core.cloud import Cloud
+    from aitk_inference.core.azure.cloud import Cloud
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from aitk_inference.core.ignore import LocalFile
-from aitk_inference.core.share_manifest import (
+from aitk_inference.core.sync.manifest import (
     FileHash,
     Manifest,
     ManifestEntry,
@@ -23,6 +22,7 @@ from aitk_inference.core.share_manifest import (
     plan_sync,
     temp_path_for,
 )
+from aitk_inference.core.sync.walk import LocalFile
 
 
 def local(path: str, data: bytes = b"x") -> LocalFile:

@@ -21,7 +21,7 @@ from azure.storage.fileshare import ContentSettings
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.reporting import CancellationToken
-from aitk_inference.core.share_manifest import temp_path_for
+from aitk_inference.core.sync.manifest import temp_path_for
 
 if TYPE_CHECKING:
     from azure.storage.fileshare.aio import ShareClient

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from aitk_inference.core.errors import ConfigError
-from aitk_inference.core.ignore import walk_project
-from aitk_inference.core.share_manifest import is_reserved
+from aitk_inference.core.sync.manifest import is_reserved
+from aitk_inference.core.sync.walk import walk_project
 
 
 def make(root: Path, files: dict[str, str]) -> None:

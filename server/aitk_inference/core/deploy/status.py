@@ -7,11 +7,11 @@ from pathlib import Path
 
 from azure.core.credentials_async import AsyncTokenCredential
 
-from aitk_inference.core.azure_clients import container_apps_client
-from aitk_inference.core.azure_errors import azure_call
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.clients import container_apps_client
+from aitk_inference.core.azure.cloud import Cloud
+from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.config import check_project, endpoint_url, require_deploy_target
-from aitk_inference.core.readiness import enum_text, probe_endpoint
+from aitk_inference.core.deploy.readiness import enum_text, probe_endpoint
 from aitk_inference.core.reporting import Progress
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aitk_inference.core.ignore import LocalFile
+from aitk_inference.core.sync.walk import LocalFile
 
 MANIFEST_DIR = ".aitk"
 MANIFEST_PATH = f"{MANIFEST_DIR}/sync-manifest.json"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aitk_inference.core.azure_clients import storage_client, subscription_client
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.clients import storage_client, subscription_client
+from aitk_inference.core.azure.cloud import Cloud
 
 from tests.azure_emulator.server import Emulator
 

@@ -7,16 +7,17 @@ from pathlib import Path
 
 from azure.core.credentials_async import AsyncTokenCredential
 
-from aitk_inference.core.azure_clients import container_apps_client, storage_client
-from aitk_inference.core.azure_errors import azure_call
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.clients import container_apps_client, storage_client
+from aitk_inference.core.azure.cloud import Cloud
+from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.config import DeployTarget, check_project, require_deploy_target
+from aitk_inference.core.deploy.readiness import wait_until_ready
+from aitk_inference.core.deploy.revisions import restart_active_revisions
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.progress_scale import ScaledProgress
-from aitk_inference.core.readiness import wait_until_ready
 from aitk_inference.core.reporting import CancellationToken, Progress
-from aitk_inference.core.revisions import restart_active_revisions
-from aitk_inference.core.sync import ShareTarget, sync_project
+from aitk_inference.core.sync.share import ShareTarget
+from aitk_inference.core.sync.sync_project import sync_project
 
 # Slices of the overall progress bar.
 _SYNC = (2.0, 70.0)
@@ -119,7 +120,6 @@ async def deploy(
             health_path=health_path,
         )
     progress.report("Deployment done", 100)
-    progress.log(f"Inference endpoint: {target.endpoint_url}")
     return DeployResult(
         endpoint_url=target.endpoint_url,
         files_uploaded=synced.files_uploaded,

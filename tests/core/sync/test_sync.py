@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from aitk_inference.core.errors import AitkError, ConfigError, OperationCancelled
 from aitk_inference.core.reporting import CancellationToken, RecordingProgress
-from aitk_inference.core.share_manifest import MANIFEST_PATH
-from aitk_inference.core.sync import ShareTarget, SyncResult, sync_project
+from aitk_inference.core.sync.manifest import MANIFEST_PATH
+from aitk_inference.core.sync.share import ShareTarget
+from aitk_inference.core.sync.sync_project import SyncResult, sync_project
 
 from tests.azure_emulator.server import Emulator
 from tests.azure_emulator.storage_registry import get_registry
@@ -466,7 +467,8 @@ _CHILD_SYNC = """
 import asyncio, os, sys
 from pathlib import Path
 from aitk_inference.core.reporting import CancellationToken, NullProgress
-from aitk_inference.core.sync import ShareTarget, sync_project
+from aitk_inference.core.sync.share import ShareTarget
+from aitk_inference.core.sync.sync_project import sync_project
 target = ShareTarget(sys.argv[2], sys.argv[3], sys.argv[4], os.environ["AITK_TEST_ACCOUNT_KEY"])
 limits = {"concurrency": int(sys.argv[5]), "range_size": int(sys.argv[6])}
 result = asyncio.run(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aitk_inference.core.azure_errors import azure_call
+from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.reporting import Progress
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.config import CONFIG_KEYS
 from aitk_inference.core.errors import AitkError, ConfigError, OperationCancelled
-from aitk_inference.core.provision import provision
+from aitk_inference.core.provision.provision import provision
 from aitk_inference.core.reporting import CREATE_NEW, CancellationToken, RecordingProgress
 
 from tests.azure_emulator.server import Emulator

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.cloud import Cloud
+from aitk_inference.core.deploy.status import RevisionStatus, StatusReport, status
 from aitk_inference.core.reporting import RecordingProgress
-from aitk_inference.core.status import RevisionStatus, StatusReport, status
 
 from tests.azure_emulator.server import Emulator
-from tests.core.test_deploy import provisioned, run_deploy
+from tests.core.deploy.test_deploy import provisioned, run_deploy
 
 
 def test_lines_show_app_revisions_and_endpoint() -> None:

@@ -11,12 +11,25 @@ from typing import TYPE_CHECKING, Any
 from azure.core.pipeline.policies import AsyncRetryPolicy
 from azure.storage.fileshare import LocationMode
 
-from aitk_inference.core.http_transport import PooledAioHttpTransport
+from aitk_inference.core.azure.transport import PooledAioHttpTransport
 
 if TYPE_CHECKING:
     from azure.storage.fileshare.aio import ShareClient
 
-    from aitk_inference.core.sync import ShareTarget
+
+@dataclass(frozen=True)
+class ShareTarget:
+    """Where to sync. ``account_url`` is the storage account's ``primaryEndpoints.file``
+    (discovered from ARM); ``account_key`` is a secret: never log or persist it."""
+
+    account_url: str
+    account_name: str
+    share_name: str
+    account_key: str
+
+    def __repr__(self) -> str:  # keep the key out of logs and tracebacks
+        return f"ShareTarget(account_url={self.account_url!r}, share_name={self.share_name!r})"
+
 
 # The storage SDK's own retry policy neither retries 429 nor honours Retry-After, and waits 15 s
 # before its first retry. azure-core's policy retries 408/429/5xx and dropped connections

@@ -7,15 +7,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from aitk_inference.core.azure_clients import container_apps_client
-from aitk_inference.core.azure_errors import azure_call
+from aitk_inference.core.azure.clients import container_apps_client
+from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.reporting import Progress
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
 
-    from aitk_inference.core.cloud import Cloud
+    from aitk_inference.core.azure.cloud import Cloud
 
 _GPU_MODELS = ("a100", "t4", "h100", "v100")
 

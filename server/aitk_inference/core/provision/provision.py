@@ -7,8 +7,7 @@ from typing import Any
 
 from azure.core.credentials_async import AsyncTokenCredential
 
-from aitk_inference.core.arm_deployment import DeploymentRun
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.config import (
     CONFIG_KEYS,
     check_project,
@@ -16,11 +15,16 @@ from aitk_inference.core.config import (
     write_inference_config,
 )
 from aitk_inference.core.errors import AzureOperationError
-from aitk_inference.core.gpu_check import check_gpu_capacity
-from aitk_inference.core.parameters import gpu_profile_parameter, read_parameter_values, validate_parameters
+from aitk_inference.core.provision.arm_deployment import DeploymentRun
+from aitk_inference.core.provision.gpu_check import check_gpu_capacity
+from aitk_inference.core.provision.parameters import (
+    gpu_profile_parameter,
+    read_parameter_values,
+    validate_parameters,
+)
+from aitk_inference.core.provision.targets import choose_resource_group, choose_subscription
+from aitk_inference.core.provision.template import load_template
 from aitk_inference.core.reporting import CancellationToken, Progress, Prompter
-from aitk_inference.core.targets import choose_resource_group, choose_subscription
-from aitk_inference.core.template import load_template
 
 
 def _outputs_to_config(outputs: dict[str, Any]) -> dict[str, str | None]:

@@ -3,11 +3,9 @@ and retry settings for transient failures (429/5xx/dropped connections, honourin
 
 from __future__ import annotations
 
-import os
-import ssl
 from typing import TYPE_CHECKING, Any
 
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.cloud import Cloud
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
@@ -26,25 +24,9 @@ RETRY_SETTINGS: dict[str, Any] = {
 }
 
 
-def ca_bundle() -> str | None:
-    """The CA bundle users configure for Python HTTPS clients. aiohttp (azure-core's async transport)
-    only honours SSL_CERT_FILE implicitly, through OpenSSL; REQUESTS_CA_BUNDLE needs passing on."""
-    for var in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE"):
-        value = os.environ.get(var)
-        if value and os.path.isfile(value):
-            return value
-    return None
-
-
-def ssl_context() -> ssl.SSLContext:
-    """TLS trust for every Azure connection: the user's CA bundle when configured."""
-    bundle = ca_bundle()
-    return ssl.create_default_context(cafile=bundle) if bundle else ssl.create_default_context()
-
-
 def _mgmt_kwargs(cloud: Cloud) -> dict[str, Any]:
     # Imported here: azure-core and aiohttp stay off the LSP server's start-up path.
-    from aitk_inference.core.http_transport import PooledAioHttpTransport
+    from aitk_inference.core.azure.transport import PooledAioHttpTransport
 
     return {
         "base_url": cloud.arm_endpoint,

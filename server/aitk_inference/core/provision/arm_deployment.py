@@ -8,15 +8,15 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from aitk_inference.core.azure_clients import deployments_client
-from aitk_inference.core.azure_errors import azure_call, describe_arm_error
+from aitk_inference.core.azure.clients import deployments_client
+from aitk_inference.core.azure.errors import azure_call, describe_arm_error
 from aitk_inference.core.errors import AzureOperationError, OperationCancelled
 from aitk_inference.core.reporting import CancellationToken, Progress
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
 
-    from aitk_inference.core.cloud import Cloud
+    from aitk_inference.core.azure.cloud import Cloud
 
 POLL_SECONDS = 2.0
 _DONE_STATES = {"succeeded", "failed", "canceled"}

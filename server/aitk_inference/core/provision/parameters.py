@@ -10,7 +10,7 @@ from aitk_inference.core.config import ProjectPaths
 from aitk_inference.core.errors import ConfigError
 from aitk_inference.core.jsonfile import read_json
 from aitk_inference.core.naming import PARAMETER_RULES
-from aitk_inference.core.template import Template
+from aitk_inference.core.provision.template import Template
 
 _TYPE_CHECKS: dict[str, tuple[type, ...]] = {
     "string": (str,),

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aitk_inference.core.cloud import Cloud
+from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.config import CONFIG_KEYS
-from aitk_inference.core.deploy import DeployResult, deploy
+from aitk_inference.core.deploy.deploy import DeployResult, deploy
 from aitk_inference.core.errors import AitkError, ConfigError, OperationCancelled
-from aitk_inference.core.provision import provision
+from aitk_inference.core.provision.provision import provision
 from aitk_inference.core.reporting import CancellationToken, RecordingProgress
 
 from tests.azure_emulator.server import Emulator

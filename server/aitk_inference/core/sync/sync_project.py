@@ -37,10 +37,8 @@ from azure.core.exceptions import (
 
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError, AzureOperationError, ConfigError, OperationCancelled
-from aitk_inference.core.ignore import LocalFile, walk_project
 from aitk_inference.core.reporting import CancellationToken, Progress
-from aitk_inference.core.share_client import RETRY_BACKOFF, open_share
-from aitk_inference.core.share_manifest import (
+from aitk_inference.core.sync.manifest import (
     MANIFEST_PATH,
     FileHash,
     Manifest,
@@ -55,27 +53,15 @@ from aitk_inference.core.share_manifest import (
     parent_dir,
     plan_sync,
 )
-from aitk_inference.core.share_upload import RANGE_SIZE, Source, Uploader
+from aitk_inference.core.sync.share import RETRY_BACKOFF, ShareTarget, open_share
+from aitk_inference.core.sync.upload import RANGE_SIZE, Source, Uploader
+from aitk_inference.core.sync.walk import LocalFile, walk_project
 
 if TYPE_CHECKING:
     from azure.storage.fileshare.aio import ShareClient
 
 # Characters Azure Files rejects in names; the SDK also strips a trailing dot.
 _BAD_NAME = re.compile(r'["\\:|<>*?\x00-\x1f]')
-
-
-@dataclass(frozen=True)
-class ShareTarget:
-    """Where to sync. ``account_url`` is the storage account's ``primaryEndpoints.file``
-    (discovered from ARM); ``account_key`` is a secret: never log or persist it."""
-
-    account_url: str
-    account_name: str
-    share_name: str
-    account_key: str
-
-    def __repr__(self) -> str:  # keep the key out of logs and tracebacks
-        return f"ShareTarget(account_url={self.account_url!r}, share_name={self.share_name!r})"
 
 
 @dataclass(frozen=True)

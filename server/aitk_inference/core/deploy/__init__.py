@@ -1,0 +1,1 @@
+"""Deploy and Status: sync, restart the revisions, wait until the endpoint answers, report state."""

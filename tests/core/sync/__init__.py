@@ -1,0 +1,1 @@
+"""Tests of ``aitk_inference.core.sync``."""
