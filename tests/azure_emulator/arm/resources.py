@@ -209,6 +209,9 @@ def register_resources(arm: ArmState) -> None:
                 )
             if op.error:
                 raise ArmError(400, op.error["code"], op.error["message"], details=op.error.get("details"))
+            result = arm.get(op.result_id) if op.result_id else None
+            if result is not None:
+                return ok(result)
             return ok(None, status=204)
         headers = {"Retry-After": poll_retry_after(emu)} if op.status == "InProgress" else {}
         return ok(op.status_body(ctx.request.path), headers=headers)
