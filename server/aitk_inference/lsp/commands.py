@@ -74,7 +74,11 @@ class Work:
             )
         for line in outcome.lines:
             self.progress.log(line)
-        return outcome.data
+        if outcome.secret is None:
+            return outcome.data
+        # Only in the result of the command that asked for it (the extension redacts "apiKey" in
+        # its trace and output; see server/README.md "The API key").
+        return {**outcome.data, "apiKey": outcome.secret}
 
 
 def _rpc_error(code: int, message: str, error: AitkError | None = None, **extra: Any) -> JsonRpcException:
@@ -122,7 +126,7 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
         result = await op.run_in_worker(work)
         progress.end(f"{noun} done.")
         if kind == "deploy":
-            notifications.deployment_done(ls, result["endpointUrl"])
+            notifications.deployment_done(ls, result["endpointUrl"], folder)
         elif kind == "provision":
             notifications.show_info(ls, "Provisioning done. infra/inference.config.json is up to date.")
         return result
