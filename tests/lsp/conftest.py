@@ -41,6 +41,7 @@ class ScriptedUser:
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     message_requests: list[types.ShowMessageRequestParams] = field(default_factory=list)
     clipboard: list[str] = field(default_factory=list)
+    copy_api_key: list[dict[str, Any]] = field(default_factory=list)
     show_output: int = 0
     run_provision: list[dict[str, Any]] = field(default_factory=list)
     pick_answer: Callable[[dict[str, Any]], Any] = lambda params: None
@@ -90,6 +91,10 @@ class ScriptedUser:
         @client.feature("aitk/copyToClipboard")
         def copy(params: Any) -> None:
             self.clipboard.append(plain(params)["text"])
+
+        @client.feature("aitk/copyApiKey")
+        def copy_api_key(params: Any) -> None:
+            self.copy_api_key.append(plain(params))
 
         @client.feature("aitk/showOutput")
         def show_output(params: Any) -> None:

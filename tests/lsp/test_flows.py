@@ -12,6 +12,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from tests.azure_emulator.arm import get_arm
 from tests.azure_emulator.server import Emulator
 from tests.conftest import emulator_env
 from tests.core.helpers import SUBSCRIPTION
@@ -20,6 +21,7 @@ from tests.lsp.conftest import ScriptedUser, Session, StartSession, uri
 DEPLOY = "aitk.inference.server.deploy"
 PROVISION = "aitk.inference.server.provision"
 STATUS = "aitk.inference.server.status"
+API_KEY = "aitk.inference.server.api-key"
 SECOND_SUBSCRIPTION = "9a8b7c6d-1e2f-4a3b-8c5d-6e7f8a9b0c1d"
 CONFIG_KEYS = [
     "SUBSCRIPTION_ID",
@@ -144,7 +146,11 @@ async def test_deploy_reports_progress_and_offers_the_endpoint(
     await session.wait_for(lambda: bool(session.client.shown_documents), "window/showDocument")
     done = user.message_requests[0]
     assert done.message == "Deployment done." and done.type == types.MessageType.Info
-    assert [a.title for a in done.actions or []] == ["Go to Inference Endpoint", "Copy Endpoint"]
+    assert [a.title for a in done.actions or []] == [
+        "Go to Inference Endpoint",
+        "Copy API Key",
+        "Copy Endpoint",
+    ]
     shown = session.client.shown_documents[0]
     assert shown.uri == endpoint and shown.external is True
     assert f"Inference endpoint: {endpoint}" in session.logs()
@@ -269,3 +275,42 @@ async def test_bad_input_is_an_error_notification_with_actions(
         assert user.run_provision == [{"workspaceFolder": uri(project)}]
     else:
         await session.wait_for(lambda: user.show_output == 1, "aitk/showOutput")
+
+
+async def test_copy_api_key_hands_over_through_the_api_key_command_only(
+    start_session: StartSession, project: Path, emulator: Emulator
+) -> None:
+    """The "Copy API Key" button sends no key: the client asks for it with the api-key command, whose
+    result is the only message that carries it; no log line, progress or notification does."""
+    session = await start_session([project], env=emulator_env(emulator))
+    config = await provision_directly(session, project)
+    user = session.user
+    user.message_answer = lambda params: "Copy API Key"
+    await session.execute(DEPLOY, {"workspaceFolder": uri(project)})
+    await session.wait_for(lambda: bool(user.copy_api_key), "aitk/copyApiKey")
+    assert user.copy_api_key == [{"workspaceFolder": uri(project)}]
+
+    token = session.new_token("key-1")
+    result = await session.execute(API_KEY, {"workspaceFolder": uri(project), "workDoneToken": token})
+    handler: Any = get_arm(emulator).handlers["microsoft.app/containerapps"]
+    rid = (
+        f"/subscriptions/{SUBSCRIPTION}/resourcegroups/rg-lsp/providers/microsoft.app/containerapps/"
+        f"{config['ACA_APP_NAME']}"
+    )
+    key = handler.apps[rid.lower()].secrets["inference-api-key"]
+    assert result == {
+        "appName": config["ACA_APP_NAME"],
+        "resourceGroup": "rg-lsp",
+        "subscriptionId": SUBSCRIPTION,
+        "secretName": "inference-api-key",
+        "rotated": False,
+        "revisionsRestarted": [],
+        "apiKey": key,
+    }
+    check_progress(session, token, title="Reading the endpoint's API key", end="API key done.")
+    said = [*session.logs(), *(str(v) for v in session.progress(token)), *user.clipboard]
+    said += [m.message for m in session.client.messages] + [m.message for m in user.message_requests]
+    assert said and not [line for line in said if key in line]
+    assert (
+        f"API key of container app {config['ACA_APP_NAME']} (secret 'inference-api-key'):" in session.logs()
+    )

@@ -20,15 +20,18 @@ from tests.lsp.conftest import ARM_SCOPE, ScriptedUser, StartSession, uri
 DEPLOY = "aitk.inference.server.deploy"
 PROVISION = "aitk.inference.server.provision"
 STATUS = "aitk.inference.server.status"
+API_KEY = "aitk.inference.server.api-key"
 
 
-async def test_initialize_advertises_the_three_commands(start_session: StartSession, project: Path) -> None:
+async def test_initialize_advertises_one_command_per_operation(
+    start_session: StartSession, project: Path
+) -> None:
     session = await start_session([project])
     info = session.initialize_result.server_info
     assert info is not None and info.name == "aitk-inference"
     provider = session.initialize_result.capabilities.execute_command_provider
     assert provider is not None
-    assert sorted(provider.commands) == sorted([DEPLOY, PROVISION, STATUS])
+    assert sorted(provider.commands) == sorted([DEPLOY, PROVISION, STATUS, API_KEY])
 
 
 @pytest.mark.parametrize(
