@@ -11,6 +11,7 @@ kind of secret, never the secret.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -29,7 +30,7 @@ _BEARER = re.compile(r"(?i)^bearer\s+(\S+)$")
 
 _lock = threading.Lock()
 _secrets: dict[str, str] = {}  # value -> kind
-_captured: list[tuple[str, str]] = []  # (where, text)
+_captured: set[tuple[str, str]] = set()  # (where, text)
 
 
 def remember(value: str | None, kind: str) -> None:
@@ -63,8 +64,12 @@ def _files(roots: Iterable[Path]) -> Iterator[Path]:
     for root in roots:
         if root.is_file():
             yield root
-        elif root.is_dir():
-            for path in root.rglob("*"):
+            continue
+        # os.walk skips folders that vanish meanwhile (a runtime's scratch folder, a concurrent
+        # pytest run pruning old base temp folders).
+        for folder, _dirs, names in os.walk(root):
+            for name in names:
+                path = Path(folder, name)
                 if path.is_file() and not path.is_symlink():
                     yield path
 
@@ -93,11 +98,12 @@ def leaks(roots: Iterable[Path], texts: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    texts = [(f"{report.nodeid} ({report.when}) {name}", content) for name, content in report.sections]
+    # A section's name says its phase ("Captured stdout call"); later reports repeat earlier sections.
+    texts = [(f"{report.nodeid} {name}", content) for name, content in report.sections]
     if report.longrepr is not None:
         texts.append((f"{report.nodeid} ({report.when}) failure report", report.longreprtext))
     with _lock:
-        _captured.extend((where, text) for where, text in texts if text)
+        _captured.update((where, text) for where, text in texts if text)
 
 
 def scan_roots(config: pytest.Config) -> list[Path]:
@@ -111,7 +117,7 @@ def scan_roots(config: pytest.Config) -> list[Path]:
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     with _lock:
-        captured = list(_captured)
+        captured = sorted(_captured)
     found = leaks(scan_roots(session.config), captured)
     if not found:
         return

@@ -30,6 +30,7 @@ export const SERVER_METHODS = {
   copyToClipboard: 'aitk/copyToClipboard',
   showOutput: 'aitk/showOutput',
   runProvision: 'aitk/runProvision',
+  copyApiKey: 'aitk/copyApiKey',
 } as const;
 
 export class ServerManager implements vscode.Disposable {
@@ -40,7 +41,10 @@ export class ServerManager implements vscode.Disposable {
 
   constructor(
     private readonly context: vscode.ExtensionContext,
+    // Redacting (redact.ts): the client writes its log and the LSP trace here.
     readonly output: vscode.LogOutputChannel,
+    // "Copy API Key" pressed in the server's "Deployment done." message (the folder's URI, if given).
+    private readonly onCopyApiKey: (workspaceFolder: string | undefined) => void = () => undefined,
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -179,6 +183,9 @@ export class ServerManager implements vscode.Disposable {
       if (typeof params?.text === 'string') void vscode.env.clipboard.writeText(params.text);
     });
     client.onNotification(SERVER_METHODS.showOutput, () => this.output.show(true));
+    client.onNotification(SERVER_METHODS.copyApiKey, (params: { workspaceFolder?: unknown }) => {
+      this.onCopyApiKey(typeof params?.workspaceFolder === 'string' ? params.workspaceFolder : undefined);
+    });
     client.onNotification(SERVER_METHODS.runProvision, () => {
       void vscode.commands.executeCommand('aitk.inference.provision');
     });
