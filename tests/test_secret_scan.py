@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from tests import secret_scan
+from tests.azure_emulator.server import Emulator
 from tests.conftest import REPO
 
 LEAKY = """
@@ -63,3 +65,25 @@ def test_a_session_that_writes_no_secret_passes(inner: pytest.Pytester) -> None:
     result = inner.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.OK
     assert "secret scan" not in result.stdout.str()
+
+
+async def test_harvest_collects_the_tokens_and_app_secrets_an_emulator_saw(
+    emulator: Emulator, azure_env: dict[str, str]
+) -> None:
+    from azure.identity.aio import AzureCliCredential
+    from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
+    from azure.mgmt.resource.resources.aio import ResourceManagementClient
+
+    from tests.azure_emulator.test_arm_resources import SUB, sdk_kwargs
+    from tests.azure_emulator.test_containerapps import LOC, RG, app_body, make_env
+
+    async with AzureCliCredential() as cred:
+        async with ResourceManagementClient(cred, SUB, **sdk_kwargs(emulator)) as rm:
+            await rm.resource_groups.create_or_update(RG, {"location": LOC})
+        async with ContainerAppsAPIClient(cred, SUB, **sdk_kwargs(emulator)) as aca:
+            env = await make_env(aca, gpu=None)
+            await (await aca.container_apps.begin_create_or_update(RG, "app", app_body(env.id))).result()
+    secret_scan.harvest(emulator)
+    kinds = dict(secret_scan._secrets)
+    assert kinds.get("s3cret-value") == "Container Apps secret (API key)"
+    assert any(v.startswith("emulator-token-") and k == "access token" for v, k in kinds.items())

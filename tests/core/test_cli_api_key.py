@@ -69,7 +69,7 @@ def test_provision_with_a_key_from_the_environment_then_print_and_rotate_it(
     shown = run_cli(emulator, "api-key", "--project", str(project))
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == chosen + "\n"  # the key alone: KEY=$(aitk-inference api-key)
-    assert f"API key of container app {app} (secret 'inference-api-key'):" in shown.stderr
+    assert f"Read the API key of container app {app} (secret 'inference-api-key')." in shown.stderr
     assert chosen not in shown.stderr
 
     rotated = run_cli(emulator, "api-key", "--rotate", "--yes", "--project", str(project))

@@ -312,5 +312,6 @@ async def test_copy_api_key_hands_over_through_the_api_key_command_only(
     said += [m.message for m in session.client.messages] + [m.message for m in user.message_requests]
     assert said and not [line for line in said if key in line]
     assert (
-        f"API key of container app {config['ACA_APP_NAME']} (secret 'inference-api-key'):" in session.logs()
+        f"Read the API key of container app {config['ACA_APP_NAME']} (secret 'inference-api-key')."
+        in session.logs()
     )

@@ -159,7 +159,7 @@ async def _api_key(inp: OperationInput) -> Outcome:
         new_value=inp.api_key,
     )
     where = f"container app {key.app_name} (secret '{key.secret_name}')"
-    lines = [f"Set a new API key on {where}." if key.rotated else f"API key of {where}:"]
+    lines = [f"Set a new API key on {where}." if key.rotated else f"Read the API key of {where}."]
     if key.rotated:
         restarted = ", ".join(key.revisions_restarted) or "none"
         lines.append(f"Revision(s) restarted to read it: {restarted}.")

@@ -172,7 +172,7 @@ async def api_key(
                 code="ApiKeyInKeyVault",
             )
         if not rotate:
-            progress.report("Done", 100)
+            progress.report("Read the API key", 100)
             return ApiKey(
                 app_name, group, target.subscription_id, secret_name, str(current.get("value") or "")
             )
@@ -203,5 +203,5 @@ async def api_key(
         progress.log(f"Set a new value for secret '{secret_name}' of container app {app_name}.")
         progress.report("Restarting the active revisions so they read the new key", 75)
         restarted = await restart_active_revisions(client, group, app_name, progress=progress)
-        progress.report("Done", 100)
+        progress.report("New API key set", 100)
         return ApiKey(app_name, group, target.subscription_id, secret_name, value, True, tuple(restarted))
