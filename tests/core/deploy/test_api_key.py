@@ -173,10 +173,33 @@ async def test_an_app_without_a_key_says_what_to_do(
             project, credential, cloud=cloud, progress=RecordingProgress(), prompter=ScriptedPrompter()
         )
     assert str(err.value) == (
-        f"Container app {app} has no API key: none of its containers gets INFERENCE_API_KEY from a secret, so its "
-        "endpoint does not ask for one. Run Provision again (it adds the secret 'inference-api-key' and the "
+        f"Container app {app} has no API key: none of its containers gets INFERENCE_API_KEY from a secret. "
+        "Run Provision again (it adds the secret 'inference-api-key' and the "
         f"INFERENCE_API_KEY setting), or by hand: `az containerapp secret set -g {GROUP} -n {app} --secrets "
         f"inference-api-key=<key>` then `az containerapp update -g {GROUP} -n {app} --set-env-vars "
         "INFERENCE_API_KEY=secretref:inference-api-key`."
     )
     assert err.value.code == "ApiKeyMissing"
+
+
+async def test_a_key_set_as_a_plain_value_is_not_read(
+    emulator: Emulator, credential: Any, cloud: Cloud, project: Path
+) -> None:
+    config, _ = await provision_here(project, credential, cloud)
+    app = str(config["ACA_APP_NAME"])
+    async with container_apps_client(credential, SUBSCRIPTION, cloud) as client:  # "by hand"
+        body = (await client.container_apps.get(GROUP, app)).as_dict()
+        body["properties"]["template"]["containers"][0]["env"] = [
+            {"name": "INFERENCE_API_KEY", "value": "plain-text-key-0123456789"}
+        ]
+        await (await client.container_apps.begin_create_or_update(GROUP, app, body)).result()
+    with pytest.raises(AitkError) as err:
+        await api_key(
+            project, credential, cloud=cloud, progress=RecordingProgress(), prompter=ScriptedPrompter()
+        )
+    assert str(err.value) == (
+        f"Container app {app} sets INFERENCE_API_KEY as a plain environment value, not from a secret, so its key "
+        "cannot be read or rotated safely. Run Provision again: it stores the key as the secret "
+        "'inference-api-key' and passes it to the app by secretRef."
+    )
+    assert "plain-text-key" not in str(err.value)

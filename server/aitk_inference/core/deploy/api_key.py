@@ -121,8 +121,7 @@ def _no_key_error(target: DeployTarget, plain: bool) -> AitkError:
             code="ApiKeyNotASecret",
         )
     return AitkError(
-        f"Container app {target.app_name} has no API key: none of its containers gets {ENV_VAR} from a secret, "
-        "so its endpoint does not ask for one.",
+        f"Container app {target.app_name} has no API key: none of its containers gets {ENV_VAR} from a secret.",
         hint=(
             f"Run Provision again (it adds the secret '{SECRET_NAME}' and the {ENV_VAR} setting), or by hand: "
             f"`az containerapp secret set -g {target.resource_group} -n {target.app_name} "
