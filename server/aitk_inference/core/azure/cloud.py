@@ -51,10 +51,15 @@ class Cloud:
 
     @staticmethod
     def requested(name: str | None = None, arm_endpoint: str | None = None) -> tuple[str | None, str | None]:
-        """(cloud name, custom ARM endpoint) the user asked for: arguments first (``--cloud``,
-        ``--arm-endpoint``), then AZURE_CLOUD / AZURE_RESOURCE_MANAGER_ENDPOINT. A custom endpoint
-        wins over a name (it is the more specific request)."""
-        endpoint = arm_endpoint or os.environ.get("AZURE_RESOURCE_MANAGER_ENDPOINT") or None
-        return (name or os.environ.get("AZURE_CLOUD") or None), (
-            endpoint.strip().rstrip("/") if endpoint else None
-        )
+        """(cloud name, custom ARM endpoint) the user asked for: an argument (``--cloud`` or
+        ``--arm-endpoint``), else AZURE_RESOURCE_MANAGER_ENDPOINT (the more specific), else AZURE_CLOUD."""
+        if name and arm_endpoint:
+            raise AitkError(
+                "Both a cloud name and a custom ARM endpoint were given.",
+                hint="Give either --cloud or --arm-endpoint.",
+                code="UnknownCloud",
+            )
+        if not name and not arm_endpoint:
+            arm_endpoint = os.environ.get("AZURE_RESOURCE_MANAGER_ENDPOINT") or None
+            name = None if arm_endpoint else os.environ.get("AZURE_CLOUD") or None
+        return name, (arm_endpoint.strip().rstrip("/") if arm_endpoint else None)
