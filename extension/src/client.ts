@@ -21,7 +21,8 @@ import { input, pick } from './pickers';
 import type { CommandTransport } from './progress';
 import { MAX_RESTARTS, RESTART_WINDOW_MS, RestartPolicy, serverEnvironment } from './lifecycle';
 import { ensureServerPython, ServerStartError } from './serverEnv';
-import { getToken } from './token';
+import { authProvider, getToken } from './token';
+import { ignoredMessage, trustedValue, workspaceOverrides } from './trustedSettings';
 
 export const SERVER_METHODS = {
   pick: 'aitk/pick',
@@ -37,6 +38,7 @@ export class ServerManager implements vscode.Disposable {
   private starting: Promise<LanguageClient> | undefined;
   private readonly policy = new RestartPolicy();
   private readonly disposables: vscode.Disposable[] = [];
+  private ignoredSaid = '';
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -120,6 +122,7 @@ export class ServerManager implements vscode.Disposable {
         ),
     });
     const config = vscode.workspace.getConfiguration('aitk.inference', folder);
+    this.reportIgnoredWorkspaceSettings(config);
     const serverOptions: ServerOptions = {
       command: python,
       args: ['-m', 'aitk_inference', 'serve'],
@@ -147,6 +150,14 @@ export class ServerManager implements vscode.Disposable {
     return client;
   }
 
+  /** Once per session: a workspace that tries to set where tokens go is told it was ignored. */
+  private reportIgnoredWorkspaceSettings(config: vscode.WorkspaceConfiguration): void {
+    const keys = workspaceOverrides(config);
+    const said = keys.join(',');
+    if (keys.length && said !== this.ignoredSaid) this.output.warn(ignoredMessage(keys));
+    this.ignoredSaid = said;
+  }
+
   private errorHandler(): ErrorHandler {
     return {
       error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue }),
@@ -171,8 +182,9 @@ export class ServerManager implements vscode.Disposable {
         tokenCommand: () =>
           vscode.workspace.getConfiguration('aitk.inference').get<string>('tokenCommand')?.trim() ||
           process.env.AITK_AZURE_TOKEN_COMMAND,
+        // No session for this tenant yet: VS Code asks the user to sign in to it.
         microsoftSession: async (scopes) =>
-          (await vscode.authentication.getSession('microsoft', scopes, { createIfNone: true }))?.accessToken,
+          (await vscode.authentication.getSession(authProvider(trustedValue(vscode.workspace.getConfiguration('aitk.inference'), 'cloud')), scopes, { createIfNone: true }))?.accessToken,
       }),
     );
     client.onNotification(SERVER_METHODS.copyToClipboard, (params: { text?: unknown }) => {

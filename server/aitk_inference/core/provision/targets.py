@@ -50,7 +50,9 @@ async def _tenant_subscriptions(
             if len(tenants) == 1:
                 raise
             progress.log(f"Skipped tenant {label}: {err.message}")
-    return found
+    # A credential that cannot pick the tenant answers with its own each time: list each once.
+    unique = {str(s.subscription_id): (s, tid) for s, tid in found if s.subscription_id}
+    return list(unique.values())
 
 
 async def choose_subscription(

@@ -1,0 +1,30 @@
+// Settings that decide where the user's Azure token goes (the cloud, a custom ARM endpoint) and
+// which certificate authorities the server trusts. They are read from user (and remote machine)
+// settings only: a workspace's .vscode/settings.json is written by whoever wrote the repository,
+// so its values are ignored, in trusted and Restricted Mode alike (package.json also declares them
+// "machine" scoped and restricted; this does not rely on that alone).
+import type * as vscode from 'vscode';
+
+export const TRUSTED_ONLY = ['cloud', 'armEndpoint', 'caBundle'] as const;
+export type TrustedSetting = (typeof TRUSTED_ONLY)[number];
+
+type Inspected = ReturnType<vscode.WorkspaceConfiguration['inspect']>;
+
+/** The user's (or the remote machine's) value, else the default; never a workspace's. */
+export function trustedValue(config: Pick<vscode.WorkspaceConfiguration, 'inspect'>, key: TrustedSetting): string | undefined {
+  const inspected: Inspected = config.inspect<string>(key);
+  const value = inspected?.globalValue ?? inspected?.defaultValue;
+  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+
+/** The `aitk.inference.*` keys of TRUSTED_ONLY that a workspace or folder sets (and that are ignored). */
+export function workspaceOverrides(config: Pick<vscode.WorkspaceConfiguration, 'inspect'>): string[] {
+  return TRUSTED_ONLY.filter((key) => {
+    const inspected: Inspected = config.inspect<string>(key);
+    return [inspected?.workspaceValue, inspected?.workspaceFolderValue, inspected?.workspaceLanguageValue, inspected?.workspaceFolderLanguageValue].some((v) => v !== undefined);
+  }).map((key) => `aitk.inference.${key}`);
+}
+
+export function ignoredMessage(keys: string[]): string {
+  return `Ignored ${keys.join(', ')} from the workspace settings: where the Azure token goes and which certificate authorities are trusted are taken from your user settings only.`;
+}
