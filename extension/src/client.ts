@@ -1,6 +1,7 @@
 // Owns the language client: finds the interpreter, prepares the server environment, starts
 // `python -m aitk_inference serve` over stdio, answers the server's requests, restarts it on a
 // setting change or a crash (a limited number of times), and reports a failed start in plain words.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -22,7 +23,7 @@ import type { CommandTransport } from './progress';
 import { MAX_RESTARTS, RESTART_WINDOW_MS, RestartPolicy, serverEnvironment } from './lifecycle';
 import { ensureServerPython, ServerStartError } from './serverEnv';
 import { authProvider, getToken } from './token';
-import { ignoredMessage, trustedValue, workspaceOverrides } from './trustedSettings';
+import { ignoredMessage, keysInSettingsFiles, TRUSTED_ONLY, trustedValue, workspaceOverrides } from './trustedSettings';
 
 export const SERVER_METHODS = {
   pick: 'aitk/pick',
@@ -122,7 +123,7 @@ export class ServerManager implements vscode.Disposable {
         ),
     });
     const config = vscode.workspace.getConfiguration('aitk.inference', folder);
-    this.reportIgnoredWorkspaceSettings(config);
+    await this.reportIgnoredWorkspaceSettings(config);
     const serverOptions: ServerOptions = {
       command: python,
       args: ['-m', 'aitk_inference', 'serve'],
@@ -150,9 +151,13 @@ export class ServerManager implements vscode.Disposable {
     return client;
   }
 
-  /** Once per session: a workspace that tries to set where tokens go is told it was ignored. */
-  private reportIgnoredWorkspaceSettings(config: vscode.WorkspaceConfiguration): void {
-    const keys = workspaceOverrides(config);
+  /** Once (until it changes): a workspace that tries to set where tokens go is told it was ignored. */
+  private async reportIgnoredWorkspaceSettings(config: vscode.WorkspaceConfiguration): Promise<void> {
+    const files = (vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, '.vscode', 'settings.json'));
+    const workspaceFile = vscode.workspace.workspaceFile;
+    if (workspaceFile?.scheme === 'file') files.push(workspaceFile.fsPath);
+    const found = new Set([...workspaceOverrides(config), ...(await keysInSettingsFiles(files))]);
+    const keys = TRUSTED_ONLY.map((k) => `aitk.inference.${k}`).filter((k) => found.has(k));
     const said = keys.join(',');
     if (keys.length && said !== this.ignoredSaid) this.output.warn(ignoredMessage(keys));
     this.ignoredSaid = said;

@@ -3,6 +3,7 @@
 // settings only: a workspace's .vscode/settings.json is written by whoever wrote the repository,
 // so its values are ignored, in trusted and Restricted Mode alike (package.json also declares them
 // "machine" scoped and restricted; this does not rely on that alone).
+import { promises as fs } from 'node:fs';
 import type * as vscode from 'vscode';
 
 export const TRUSTED_ONLY = ['cloud', 'armEndpoint', 'caBundle'] as const;
@@ -23,6 +24,23 @@ export function workspaceOverrides(config: Pick<vscode.WorkspaceConfiguration, '
     const inspected: Inspected = config.inspect<string>(key);
     return [inspected?.workspaceValue, inspected?.workspaceFolderValue, inspected?.workspaceLanguageValue, inspected?.workspaceFolderLanguageValue].some((v) => v !== undefined);
   }).map((key) => `aitk.inference.${key}`);
+}
+
+/** TRUSTED_ONLY keys written in workspace settings files (`.vscode/settings.json`, a
+ * `.code-workspace` file). VS Code drops machine-scoped values from workspace settings before
+ * `inspect()` sees them, so the notice reads the files themselves; nothing is taken from them. */
+export async function keysInSettingsFiles(files: string[]): Promise<string[]> {
+  const found = new Set<string>();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch {
+      continue; // no such file: nothing set there
+    }
+    for (const key of TRUSTED_ONLY) if (new RegExp(`"aitk\\.inference\\.${key}"\\s*:`).test(text)) found.add(`aitk.inference.${key}`);
+  }
+  return TRUSTED_ONLY.map((k) => `aitk.inference.${k}`).filter((k) => found.has(k));
 }
 
 export function ignoredMessage(keys: string[]): string {

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import { RestartPolicy, serverEnvironment } from '../src/lifecycle';
-import { ignoredMessage, TRUSTED_ONLY, workspaceOverrides } from '../src/trustedSettings';
+import { ignoredMessage, keysInSettingsFiles, TRUSTED_ONLY, workspaceOverrides } from '../src/trustedSettings';
 import { bundleFingerprint, type Exec, type ExecResult, ensureServerPython, ServerStartError, venvPython } from '../src/serverEnv';
 
 function extensionRoot(): string {
@@ -170,6 +170,14 @@ describe('restarts and environment', () => {
       'Ignored aitk.inference.cloud, aitk.inference.armEndpoint, aitk.inference.caBundle from the workspace settings: where the Azure token goes and which certificate authorities are trusted are taken from your user settings only.',
     );
     assert.deepEqual(workspaceOverrides(inspectable({ armEndpoint: { globalValue: 'https://arm.user.example' } })), []);
+  });
+
+  it('finds those settings in workspace settings files, for the notice (VS Code drops them before inspect)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aitk-ws-'));
+    const file = path.join(dir, 'settings.json');
+    writeFileSync(file, '{\n  // the author\'s\n  "aitk.inference.caBundle" : "/x.pem",\n  "aitk.inference.armEndpoint": "https://evil",\n  "aitk.inference.python": "p"\n}');
+    assert.deepEqual(await keysInSettingsFiles([file, path.join(dir, 'missing.json')]), ['aitk.inference.armEndpoint', 'aitk.inference.caBundle']);
+    assert.deepEqual(await keysInSettingsFiles([path.join(dir, 'missing.json')]), []);
   });
 
   it('declares those settings machine-scoped and restricted in package.json', () => {
