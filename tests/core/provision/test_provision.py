@@ -321,3 +321,37 @@ async def test_deployment_failure_is_explained_and_config_untouched(
     assert exc.value.hint is not None and "quota" in exc.value.hint.lower()
     assert "DeploymentFailed" not in exc.value.message  # the wrapper code says nothing useful
     assert (project / "infra" / "inference.config.json").read_bytes() == before
+
+
+class _NoSignInToGuestTenant:
+    """A credential whose account cannot sign in to the guest tenant (e.g. its MFA policy)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        if (options or {}).get("tenant_id") == tokens.GUEST_TENANT:
+            raise ClientAuthenticationError("AADSTS50076: you must use multi-factor authentication.")
+        return await self.inner.get_token_info(*scopes, options=options)
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        raise AssertionError("get_token_info is used")
+
+
+async def test_subscription_picker_skips_a_tenant_the_user_cannot_sign_in_to(
+    emulator: Emulator, credential: Any, cloud: Cloud
+) -> None:
+    from aitk_inference.core.provision.targets import choose_subscription
+
+    progress = RecordingProgress()
+    prompter = ScriptedPrompter(answers=[SECOND_SUBSCRIPTION])
+    picked = await choose_subscription(_NoSignInToGuestTenant(credential), cloud, prompter, progress)  # type: ignore[arg-type]
+    assert picked == SECOND_SUBSCRIPTION
+    assert {c.value for c in prompter.asked[0][1]} == {SUBSCRIPTION, SECOND_SUBSCRIPTION}
+    guest = f"Emulated Guest Tenant ({tokens.GUEST_TENANT})"
+    assert (
+        f"Skipped tenant {guest}: Could not sign in to Azure while listing the subscriptions of tenant {guest}: "
+        "AADSTS50076: you must use multi-factor authentication."
+    ) in [message for message, _level in progress.logs]
