@@ -209,7 +209,7 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
     from aitk_inference.core.operations import OPERATIONS, OperationInput
 
     cloud = await resolve_cloud(args.cloud, args.arm_endpoint)
-    credential = default_credential()
+    credential = default_credential(cloud)
     try:
         outcome = await OPERATIONS[args.command].run(
             OperationInput(

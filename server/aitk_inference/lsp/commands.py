@@ -51,7 +51,11 @@ class Work:
                 params["tenantId"] = tenant_id
             return await self.bridge.request(methods.GET_TOKEN, params, self.cancel)
 
-        return ClientTokenCredential(ask, self.ls.token_cache)
+        from aitk_inference.core.azure.clients import default_credential
+
+        return ClientTokenCredential(
+            ask, self.ls.token_cache, fallback_factory=lambda: default_credential(self.cloud)
+        )
 
     async def sign_in(self, credential: ClientTokenCredential) -> None:
         """Get the ARM token first: a sign-in problem shows before any other step."""

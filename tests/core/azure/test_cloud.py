@@ -11,6 +11,7 @@ from aitk_inference.core.azure.cloud_metadata import cloud_from_metadata, resolv
 from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.errors import AitkError
 from azure.core import AzureClouds
+from azure.identity import AzureAuthorityHosts
 from azure.mgmt.core.tools import get_arm_endpoints
 
 from tests.azure_emulator.server import Emulator
@@ -47,6 +48,12 @@ def test_named_clouds_come_from_the_sdk(name: str, endpoint: str, scope: str) ->
         cloud.arm_endpoint + "/" == sdk["resource_manager"] and [cloud.arm_scope] == sdk["credential_scopes"]
     )
     assert Cloud.named(name.lower()) == cloud
+    identity_hosts = {
+        "AzureCloud": AzureAuthorityHosts.AZURE_PUBLIC_CLOUD,
+        "AzureUSGovernment": AzureAuthorityHosts.AZURE_GOVERNMENT,
+        "AzureChinaCloud": AzureAuthorityHosts.AZURE_CHINA,
+    }
+    assert cloud.authority_host == identity_hosts[name]
 
 
 def test_unknown_cloud_is_refused_in_plain_words() -> None:
@@ -97,6 +104,7 @@ def test_custom_endpoint_takes_its_own_clouds_audience() -> None:
         arm_endpoint=endpoint,
         arm_scope="https://management.adfs.azurestack.local/4f1d/.default",
         portal="https://portal.local.azurestack.external",
+        authority_host="https://adfs.local.azurestack.external/adfs",
     )
     # Azure Stack Hub's single-object shape too
     assert (
@@ -158,3 +166,12 @@ async def test_unreachable_custom_endpoint_is_explained(monkeypatch: pytest.Monk
         "Check the custom ARM endpoint (aitk.inference.armEndpoint, --arm-endpoint or "
         "AZURE_RESOURCE_MANAGER_ENDPOINT), the network and the CA bundle."
     )
+
+
+async def test_fallback_credential_signs_in_at_the_clouds_authority(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aitk_inference.core.azure.clients import default_credential
+
+    monkeypatch.delenv("AZURE_AUTHORITY_HOST", raising=False)
+    async with default_credential(Cloud.named("AzureUSGovernment")) as gov:
+        authorities = {getattr(c, "_authority", None) for c in gov.credentials}  # type: ignore[attr-defined]
+    assert {a for a in authorities if a} == {"https://login.microsoftonline.us"}

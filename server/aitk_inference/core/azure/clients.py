@@ -102,8 +102,13 @@ def storage_client(
     )
 
 
-def default_credential() -> AsyncTokenCredential:
-    """``DefaultAzureCredential`` (honours AZURE_TOKEN_CREDENTIALS, e.g. ``AzureCliCredential``)."""
+def default_credential(cloud: Cloud | None = None) -> AsyncTokenCredential:
+    """``DefaultAzureCredential`` (honours AZURE_TOKEN_CREDENTIALS, e.g. ``AzureCliCredential``),
+    signing in at the cloud's authority unless AZURE_AUTHORITY_HOST names one."""
+    import os
+
     from azure.identity.aio import DefaultAzureCredential
 
+    if cloud is not None and cloud.authority_host and not os.environ.get("AZURE_AUTHORITY_HOST"):
+        return DefaultAzureCredential(authority=cloud.authority_host)
     return DefaultAzureCredential()

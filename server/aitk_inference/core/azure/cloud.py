@@ -18,6 +18,12 @@ KNOWN_CLOUDS = {
     "AzureUSGovernment": "AZURE_US_GOVERNMENT",
     "AzureChinaCloud": "AZURE_CHINA_CLOUD",
 }
+# ... and → members of azure.identity.AzureAuthorityHosts (the cloud's Entra ID sign-in host).
+_AUTHORITY_HOSTS = {
+    "AzureCloud": "AZURE_PUBLIC_CLOUD",
+    "AzureUSGovernment": "AZURE_GOVERNMENT",
+    "AzureChinaCloud": "AZURE_CHINA",
+}
 DEFAULT_CLOUD = "AzureCloud"
 
 
@@ -28,11 +34,14 @@ class Cloud:
     arm_scope: str  # the token scope ARM accepts (its audience + /.default)
     # The portal's URL, from the cloud's metadata document; None until read (the SDK has none).
     portal: str | None = None
+    # Where azure-identity signs in (AzureAuthorityHosts / the metadata's loginEndpoint).
+    authority_host: str | None = None
 
     @classmethod
     def named(cls, name: str) -> Cloud:
         """A cloud the Azure SDK knows, by its az name (case-insensitive)."""
         from azure.core import AzureClouds  # imported here: azure-core stays off the start-up path
+        from azure.identity import AzureAuthorityHosts
         from azure.mgmt.core.tools import get_arm_endpoints
 
         canonical = next((k for k in KNOWN_CLOUDS if k.lower() == name.strip().lower()), None)
@@ -47,6 +56,7 @@ class Cloud:
             name=canonical,
             arm_endpoint=str(endpoints["resource_manager"]).rstrip("/"),
             arm_scope=str(endpoints["credential_scopes"][0]),
+            authority_host=str(getattr(AzureAuthorityHosts, _AUTHORITY_HOSTS[canonical])),
         )
 
     @staticmethod

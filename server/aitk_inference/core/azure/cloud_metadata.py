@@ -54,12 +54,13 @@ def cloud_from_metadata(arm_endpoint: str, document: Any) -> Cloud:
                 hint=_HINT,
                 code="CloudMetadata",
             )
-        portal = entry.get("portal")
+        portal, login = entry.get("portal"), auth.get("loginEndpoint") if isinstance(auth, dict) else None
         return Cloud(
             name=str(entry.get("name") or endpoint),
             arm_endpoint=endpoint,
             arm_scope=scope_for(audiences[0]),
             portal=portal.rstrip("/") if isinstance(portal, str) and portal else None,
+            authority_host=login.rstrip("/") if isinstance(login, str) and login else None,
         )
     raise AitkError(
         f"The metadata document of the ARM endpoint {endpoint} describes no cloud whose resourceManager is {endpoint}.",
