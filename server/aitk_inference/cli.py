@@ -164,8 +164,13 @@ def make_parser() -> argparse.ArgumentParser:
         "--project", type=Path, default=Path.cwd(), help="project folder (holds infra/); default: ."
     )
     common.add_argument(
+        "--cloud",
+        help="Azure cloud: AzureCloud, AzureUSGovernment or AzureChinaCloud; default: $AZURE_CLOUD, else AzureCloud",
+    )
+    common.add_argument(
         "--arm-endpoint",
-        help="Azure Resource Manager endpoint (sovereign clouds); default: $AZURE_RESOURCE_MANAGER_ENDPOINT or public Azure",
+        help="custom Azure Resource Manager endpoint (Azure Stack Hub), described by its metadata document; "
+        "default: $AZURE_RESOURCE_MANAGER_ENDPOINT",
     )
     common.add_argument("--debug", action="store_true", help="show debug logs and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -244,17 +249,18 @@ def _supplied_api_key(args: argparse.Namespace) -> str | None:
 
 async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, cancel: CancellationToken) -> int:
     from aitk_inference.core.azure.clients import default_credential
-    from aitk_inference.core.azure.cloud import Cloud
+    from aitk_inference.core.azure.cloud_metadata import resolve_cloud
     from aitk_inference.core.operations import OPERATIONS, OperationInput
 
     supplied_key = _supplied_api_key(args)
-    credential = default_credential()
+    cloud = await resolve_cloud(args.cloud, args.arm_endpoint)
+    credential = default_credential(cloud)
     try:
         outcome = await OPERATIONS[args.command].run(
             OperationInput(
                 project=args.project,
                 credential=credential,
-                cloud=Cloud.from_env(args.arm_endpoint),
+                cloud=cloud,
                 progress=progress,
                 prompter=_prompter(args),
                 cancel=cancel,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aitk_inference.core.azure.cloud import Cloud
+from aitk_inference.core.azure.cloud_metadata import resolve_cloud
 from aitk_inference.core.deploy.api_key import api_key
 from aitk_inference.core.deploy.deploy import deploy
 from aitk_inference.core.provision.provision import provision
@@ -58,7 +58,7 @@ async def test_provision_deploy_then_chat_over_https(
     emulator.services["runtime_factory"] = ProcessRuntime.factory(python=sys.executable)
     project = make_template_project(tmp_path / "project")
     choose_model(project, MODEL_ID)
-    cloud = Cloud.from_env()
+    cloud = await resolve_cloud()
 
     async with AzureCliCredential() as credential:
         config = await provision(
