@@ -1,6 +1,6 @@
 """Command-line interface (thin layer over ``aitk_inference.core``).
 
-``aitk-inference provision|deploy|status|serve``. Progress goes to stderr, results to stdout;
+``aitk-inference provision|deploy|status|logs|stop|start|down|serve``. Progress goes to stderr, results to stdout;
 errors are one paragraph (message + what to do), with the traceback only under ``--debug``.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
 import time
@@ -181,9 +182,40 @@ def make_parser() -> argparse.ArgumentParser:
     dep.add_argument(
         "--timeout", type=float, default=900.0, help="seconds to wait for the app to answer (default 900)"
     )
-    sub.add_parser(
+    stat = sub.add_parser(
         "status", parents=[common], help="show the app, its revisions and whether the endpoint answers"
     )
+    stat.add_argument("--json", action="store_true", help="print one JSON object (for CI) instead of lines")
+    logs = sub.add_parser(
+        "logs", parents=[common], help="print the app replica's console log (or the system log)"
+    )
+    logs.add_argument("--follow", "-f", action="store_true", help="keep streaming until Ctrl-C")
+    logs.add_argument(
+        "--tail", type=int, default=None, help="lines of history to show first (0-300, default 20)"
+    )
+    logs.add_argument(
+        "--system", action="store_true", help="Container Apps' system log instead of the console"
+    )
+    sub.add_parser("stop", parents=[common], help="stop the app (no replica runs, no GPU bills)")
+    sub.add_parser("start", parents=[common], help="start a stopped app again")
+    down = sub.add_parser(
+        "down",
+        parents=[common],
+        help="delete the container app (and, if asked, its environment); the storage is kept unless named",
+    )
+    down.add_argument("--yes", "-y", action="store_true", help="delete without typing the app name")
+    down.add_argument(
+        "--environment", action="store_true", help="also delete the app's Container Apps environment"
+    )
+    down.add_argument(
+        "--log-analytics", action="store_true", help="also delete the environment's Log Analytics workspace"
+    )
+    down.add_argument(
+        "--storage-account",
+        metavar="NAME",
+        help="also delete this storage account (with its shares and files)",
+    )
+    down.add_argument("--file-share", metavar="NAME", help="also delete this file share (and its files)")
     serve = sub.add_parser(
         "serve", help="run the language server for the VS Code extension (JSON-RPC over stdio)"
     )
@@ -195,7 +227,26 @@ def _prompter(args: argparse.Namespace) -> Prompter:
     assume_yes = bool(getattr(args, "yes", False))
     if sys.stdin.isatty():
         return ConsolePrompter(assume_yes=assume_yes)
+    if args.command == "down":
+        return NonInteractivePrompter(
+            "Pass --yes to delete without typing it.", reason="no terminal to type it on"
+        )
     return AssumeYesPrompter(assume_yes)
+
+
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+def _delete_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command != "down":
+        return {}
+    return {
+        "environment": args.environment,
+        "log_analytics": args.log_analytics,
+        "storage_account": args.storage_account,
+        "file_share": args.file_share,
+    }
 
 
 async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, cancel: CancellationToken) -> int:
@@ -217,13 +268,23 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
                 resource_group=getattr(args, "resource_group", None),
                 location=getattr(args, "location", None),
                 readiness_timeout=getattr(args, "timeout", None),
+                assume_yes=bool(getattr(args, "yes", False)),
+                emit=_print_line,
+                follow=bool(getattr(args, "follow", False)),
+                tail=getattr(args, "tail", None),
+                system=bool(getattr(args, "system", False)),
+                delete=_delete_options(args),
             )
         )
     finally:
         await credential.close()
     progress.close()
+    if getattr(args, "json", False):
+        print(json.dumps(outcome.data, indent=2))
+        return 0
     for line in outcome.lines:
-        print(line)
+        # Log lines own stdout; the summary of a log stream goes with the progress on stderr.
+        print(line, file=sys.stderr if args.command == "logs" else sys.stdout)
     return 0
 
 
