@@ -4,13 +4,16 @@ container's ``logStreamEndpoint`` (console log) or the app's ``eventStreamEndpoi
 with ``follow``, ``tailLines`` and ``output=text``.
 
 Azure closes a followed stream after a while; the stream is then reopened (fresh token, the
-replica found again, ``tailLines=0`` so no line is shown twice) until the user stops it.
+replica found again) until the user stops it. The reopened stream asks for the most history the
+API gives, so lines printed while reconnecting are not lost, and skips the lines already shown
+(each line starts with its own timestamp, so a line seen again is the same line).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,9 +122,10 @@ async def _auth_token(client: ContainerAppsAPIClient, target: DeployTarget) -> s
 
 
 async def _read_stream(
-    url: str, token: str, *, follow: bool, tail: int, emit: Callable[[str], None], cancel: CancellationToken
+    url: str, token: str, *, follow: bool, tail: int, emit: Callable[[str], bool], cancel: CancellationToken
 ) -> int:
-    """One connection: emits each line until the server ends the stream or the user cancels."""
+    """One connection: emits each line until the server ends the stream or the user cancels;
+    returns how many lines ``emit`` took as new."""
     import aiohttp
 
     params = {"follow": "true" if follow else "false", "tailLines": str(tail), "output": "text"}
@@ -162,8 +166,8 @@ async def _read_stream(
                     return count  # the server cut the stream: the caller reconnects if following
                 if not raw:
                     return count
-                emit(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
-                count += 1
+                if emit(raw.decode("utf-8", errors="replace").rstrip("\r\n")):
+                    count += 1
 
 
 async def stream_logs(
@@ -184,6 +188,19 @@ async def stream_logs(
     kind = "system" if system else "console"
     total = connections = empty = 0
     source: LogSource | None = None
+    shown: deque[str] = deque(maxlen=4 * MAX_TAIL)  # the last lines shown, to skip them when replayed
+    shown_set: set[str] = set()
+
+    def emit_new(line: str) -> bool:
+        if line in shown_set:
+            return False
+        if len(shown) == shown.maxlen:
+            shown_set.discard(shown[0])
+        shown.append(line)
+        shown_set.add(line)
+        emit(line)
+        return True
+
     async with container_apps_client(credential, target.subscription_id, cloud) as client:
         app = await read_app(client, target.resource_group, target.app_name)
         link = portal_link(cloud, str(app.id))
@@ -201,8 +218,8 @@ async def stream_logs(
                 source.url,
                 token,
                 follow=follow,
-                tail=lines_wanted if connections == 1 else 0,
-                emit=emit,
+                tail=lines_wanted if connections == 1 else MAX_TAIL,
+                emit=emit_new,
                 cancel=cancel,
             )
             total += got
@@ -215,8 +232,9 @@ async def stream_logs(
                     hint="Check the app in the Azure portal, then try again.",
                 )
             progress.log("The log stream closed; reconnecting…", "debug")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(cancel.wait(), RECONNECT_PAUSE_SECONDS)
+            if empty:  # a stream that closes at once: do not hammer the service
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(cancel.wait(), RECONNECT_PAUSE_SECONDS)
             if cancel.cancelled:
                 break
             app = await read_app(client, target.resource_group, target.app_name)
