@@ -37,6 +37,7 @@ export class ServerManager implements vscode.Disposable {
   private starting: Promise<LanguageClient> | undefined;
   private readonly policy = new RestartPolicy();
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly clientHooks: ((client: LanguageClient) => void)[] = [];
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -50,6 +51,11 @@ export class ServerManager implements vscode.Disposable {
         }
       }),
     );
+  }
+
+  /** Registers more handlers on every client this manager starts (e.g. the log stream's). */
+  onClient(hook: (client: LanguageClient) => void): void {
+    this.clientHooks.push(hook);
   }
 
   /** The running client, starting the server first if needed. */
@@ -182,6 +188,7 @@ export class ServerManager implements vscode.Disposable {
     client.onNotification(SERVER_METHODS.runProvision, () => {
       void vscode.commands.executeCommand('aitk.inference.provision');
     });
+    for (const hook of this.clientHooks) hook(client);
   }
 
   dispose(): void {

@@ -1,4 +1,4 @@
-// Entry point: the four "AI Toolkit" commands. The work happens in the Python server; this side
+// Entry point: the "AI Toolkit" commands (operating the app after deploy: operate.ts). The work happens in the Python server; this side
 // picks the workspace folder, runs the server command under a progress notification, and shows
 // results that the server does not already show itself.
 import { promises as fs } from 'node:fs';
@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
 import { ServerManager } from './client';
+import { registerOperateCommands } from './operate';
 import { runServerCommand } from './progress';
 import { scaffold } from './scaffold';
 
@@ -20,6 +21,10 @@ export const SERVER_COMMANDS = {
   provision: 'aitk.inference.server.provision',
   deploy: 'aitk.inference.server.deploy',
   status: 'aitk.inference.server.status',
+  logs: 'aitk.inference.server.logs',
+  stop: 'aitk.inference.server.stop',
+  start: 'aitk.inference.server.start',
+  down: 'aitk.inference.server.down',
 } as const;
 
 let manager: ServerManager | undefined;
@@ -45,7 +50,9 @@ async function chooseFolder(requireInfra: boolean): Promise<vscode.WorkspaceFold
   return vscode.window.showWorkspaceFolderPick({ placeHolder: requireInfra ? 'Which project (the folder with infra/)?' : 'Create the project files in which folder?', ignoreFocusOut: true });
 }
 
-async function runCommand(kind: 'provision' | 'deploy' | 'status', title: string): Promise<unknown> {
+export type ServerCommand = keyof typeof SERVER_COMMANDS;
+
+async function runCommand(kind: ServerCommand, title: string, extra: Record<string, unknown> = {}): Promise<unknown> {
   if (!manager) return undefined;
   const folder = await chooseFolder(true);
   if (!folder) return undefined;
@@ -59,6 +66,7 @@ async function runCommand(kind: 'provision' | 'deploy' | 'status', title: string
   try {
     const outcome = await runServerCommand(manager.transport(client), title, SERVER_COMMANDS[kind], {
       workspaceFolder: folder.uri.toString(),
+      ...extra,
     });
     if (outcome.cancelled) {
       manager.output.info(`${title}: cancelled.`);
@@ -111,6 +119,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(COMMANDS.status, () => showStatus()),
     vscode.commands.registerCommand(COMMANDS.createProjectFiles, () => createProjectFiles(context)),
   );
+  registerOperateCommands(context, manager, runCommand);
 }
 
 export async function deactivate(): Promise<void> {

@@ -22,13 +22,14 @@ PROVISION = "aitk.inference.server.provision"
 STATUS = "aitk.inference.server.status"
 
 
-async def test_initialize_advertises_the_three_commands(start_session: StartSession, project: Path) -> None:
+async def test_initialize_advertises_every_operation(start_session: StartSession, project: Path) -> None:
     session = await start_session([project])
     info = session.initialize_result.server_info
     assert info is not None and info.name == "aitk-inference"
     provider = session.initialize_result.capabilities.execute_command_provider
     assert provider is not None
-    assert sorted(provider.commands) == sorted([DEPLOY, PROVISION, STATUS])
+    operate = [f"aitk.inference.server.{name}" for name in ("logs", "stop", "start", "down")]
+    assert sorted(provider.commands) == sorted([DEPLOY, PROVISION, STATUS, *operate])
 
 
 @pytest.mark.parametrize(

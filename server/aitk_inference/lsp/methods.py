@@ -25,6 +25,8 @@ GET_TOKEN: Final = "aitk/getToken"
 COPY_TO_CLIPBOARD: Final = "aitk/copyToClipboard"
 SHOW_OUTPUT: Final = "aitk/showOutput"
 RUN_PROVISION: Final = "aitk/runProvision"
+RUN_COMMAND: Final = "aitk/runCommand"  # {"command": "logs"|"start", "workspaceFolder": …}
+LOG_LINES: Final = "aitk/logLines"  # {"lines": [str]}: the app's log, for its own output channel
 
 # the value aitk/pick answers when the user chose the "create new" entry
 PICK_CREATE_NEW: Final = "$createNew"
@@ -34,4 +36,6 @@ ACTION_GO_TO_ENDPOINT: Final = "Go to Inference Endpoint"
 ACTION_COPY_ENDPOINT: Final = "Copy Endpoint"
 ACTION_PROVISION_NOW: Final = "Provision now"
 ACTION_OPEN_OUTPUT: Final = "Open output"
+ACTION_STREAM_LOGS: Final = "Stream logs"
+ACTION_START_APP: Final = "Start app"
 DEPLOYMENT_DONE: Final = "Deployment done."
