@@ -10,6 +10,7 @@ import asyncio
 import importlib
 import json
 import logging
+import sys
 import tempfile
 import threading
 import uuid
@@ -298,10 +299,26 @@ class Emulator:
         async def info(ctx: RequestContext) -> web.StreamResponse:
             return json_response(self.info())
 
+        async def set_runtime(ctx: RequestContext) -> web.StreamResponse:
+            """What answers behind app ingress from the next revision activation on (see ingress.py)."""
+            body = ctx.json() or {}
+            if body.get("runtime") == "process":
+                from tests.azure_emulator.runtime_process import ProcessRuntime
+
+                self.services["runtime_factory"] = ProcessRuntime.factory(
+                    python=body.get("python") or sys.executable
+                )
+            elif body.get("runtime") == "quickstart":
+                self.services.pop("runtime_factory", None)
+            else:
+                raise ArmError(400, "UnknownRuntime", "runtime must be 'process' or 'quickstart'.")
+            return json_response({"ok": True})
+
         self.arm_router.add("POST", "/_emulator/faults", add_fault)
         self.arm_router.add("DELETE", "/_emulator/faults", clear_faults)
         self.arm_router.add("POST", "/_emulator/settings", set_settings)
         self.arm_router.add("GET", "/_emulator/info", info)
+        self.arm_router.add("POST", "/_emulator/runtime", set_runtime)
 
 
 class EmulatorThread:
