@@ -124,3 +124,40 @@ async def test_down_asks_for_the_app_name(
     assert [d["name"] for d in result["deleted"]] == [app]
     assert result["removedKeys"] == ["ACA_APP_NAME", "ACA_APP_ENDPOINT"]
     assert result["deleted"][0]["portalUrl"].startswith("https://portal.azure.com/#@/resource/subscriptions/")
+
+
+async def test_a_deploy_whose_app_fails_offers_its_logs(
+    start_session: StartSession, project: Path, emulator: Emulator
+) -> None:
+    emulator.services["runtime_factory"] = ProcessRuntime.factory(python=sys.executable)
+    (project / "inference" / "start.sh").write_text(
+        "#!/usr/bin/env bash\necho 'boom: no model here'\nexit 3\n"
+    )
+    session = await start_session([project], env=emulator_env(emulator))
+    await provision_directly(session, project)
+    ran: list[dict[str, Any]] = []
+
+    @session.client.feature("aitk/runCommand")
+    def run_command(params: Any) -> None:
+        ran.append(plain(params))
+
+    user = session.user
+    user.message_answer = lambda params: "Stream logs"
+    try:
+        await session.execute(DEPLOY, {"workspaceFolder": uri(project)})
+        raise AssertionError("the deploy of an app that exits must fail")
+    except Exception as err:
+        assert str(err).startswith("The app did not start: revision ")
+    await session.wait_for(lambda: bool(ran), "aitk/runCommand")
+    assert [a.title for a in user.message_requests[-1].actions or []] == ["Stream logs", "Open output"]
+    assert ran == [{"command": "logs", "workspaceFolder": uri(project)}]
+    # What the button runs shows why: the line the app printed before it exited.
+    lines: list[str] = []
+
+    @session.client.feature("aitk/logLines")
+    def log_lines(params: Any) -> None:
+        lines.extend(plain(params)["lines"])
+
+    result = await session.execute(LOGS, {"workspaceFolder": uri(project), "tail": 50})
+    assert any(line.endswith(" boom: no model here") for line in lines)
+    assert result["lines"] == len(lines)

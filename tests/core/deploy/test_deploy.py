@@ -127,6 +127,7 @@ async def test_readiness_timeout_reports_revision_state_and_logs_hint(
     assert "within 1 seconds" in exc.value.message and "revision" in exc.value.message
     assert exc.value.hint is not None
     assert f"az containerapp logs show -g rg-deploy -n {config['ACA_APP_NAME']}" in exc.value.hint
+    assert "AI Toolkit: Stream Inference Logs, `aitk-inference logs --follow`" in exc.value.hint
 
 
 async def test_transient_arm_errors_are_retried(

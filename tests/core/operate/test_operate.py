@@ -357,3 +357,32 @@ async def test_down_deletes_nothing_unless_the_app_name_is_typed(
         for _k, r in get_arm(emulator).store.under("/subscriptions")
         if r.get("type") == "Microsoft.App/containerApps"
     ]
+
+
+async def test_follow_carries_on_across_a_deploy_restart(
+    emulator: Emulator, credential: Any, cloud: Cloud, project: Path, deployed: dict[str, Any]
+) -> None:
+    lines: list[str] = []
+    cancel = CancellationToken()
+    task = asyncio.ensure_future(
+        stream_logs(
+            project,
+            credential,
+            cloud=cloud,
+            progress=RecordingProgress(),
+            cancel=cancel,
+            emit=lines.append,
+            follow=True,
+        )
+    )
+    await wait_for(lines, MARKER)
+    await run_deploy(project, credential, cloud)  # restarts the revision: a new process prints again
+    started = time.monotonic()
+    while sum(line.endswith(MARKER) for line in lines) < 2:
+        assert time.monotonic() - started < 15, lines
+        await asyncio.sleep(0.05)
+    await say(deployed, "after the restart")
+    await wait_for(lines, "said: after the restart")
+    cancel.cancel()
+    result = await asyncio.wait_for(task, 5)
+    assert result.connections >= 2

@@ -206,7 +206,22 @@ async def stream_logs(
         link = portal_link(cloud, str(app.id))
         progress.log(f"Container app {target.app_name} in the Azure portal: {link}")
         while True:
-            source = system_source(target, app) if system else await console_source(client, target, app)
+            try:
+                source = system_source(target, app) if system else await console_source(client, target, app)
+            except AitkError as err:
+                # Mid-follow, a restart (a deploy) replaces the replica: wait for the new one.
+                if not (follow and connections and err.code == "NoReplica"):
+                    raise
+                empty += 1
+                if empty >= MAX_EMPTY_RECONNECTS:
+                    raise
+                progress.report("Waiting for a replica of the app to stream from")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(cancel.wait(), RECONNECT_PAUSE_SECONDS)
+                if cancel.cancelled:
+                    break
+                app = await read_app(client, target.resource_group, target.app_name)
+                continue
             token = await _auth_token(client, target)
             if connections == 0:
                 progress.log(
@@ -241,7 +256,7 @@ async def stream_logs(
     return LogsResult(
         app_name=target.app_name,
         kind=kind,
-        source=source.description,
+        source=source.description if source else "no replica",
         lines=total,
         connections=connections,
         portal_url=link,
