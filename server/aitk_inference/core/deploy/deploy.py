@@ -106,6 +106,13 @@ async def deploy(
     # 1. Sync the project folder to the share root (the app sees it under /mount).
     progress.report("Finding the file share", 0)
     share = await share_target(credential, cloud, target)
+    storage_id = (
+        f"/subscriptions/{target.subscription_id}/resourceGroups/{target.resource_group}"
+        f"/providers/Microsoft.Storage/storageAccounts/{target.storage_account}"
+    )
+    progress.log(
+        f"Storage account {target.storage_account} in the Azure portal: {portal_link(cloud, storage_id)}"
+    )
     cancel.raise_if_cancelled()
     synced = await sync_project(paths.root, share, progress=ScaledProgress(progress, *_SYNC), cancel=cancel)
     progress.log(
