@@ -386,3 +386,41 @@ async def test_follow_carries_on_across_a_deploy_restart(
     cancel.cancel()
     result = await asyncio.wait_for(task, 5)
     assert result.connections >= 2
+
+
+async def test_down_of_an_app_deleted_already_says_what_to_do(
+    emulator: Emulator, credential: Any, cloud: Cloud, project: Path, deployed: dict[str, Any]
+) -> None:
+    await tear_down(
+        project,
+        credential,
+        cloud=cloud,
+        progress=RecordingProgress(),
+        prompter=ScriptedPrompter(),
+        cancel=CancellationToken(),
+        options=TeardownOptions(),
+        assume_yes=True,
+    )
+    config = project / "infra" / "inference.config.json"
+    restored = {
+        **json.loads(config.read_text()),
+        "ACA_APP_NAME": deployed["ACA_APP_NAME"],
+        "ACA_APP_ENDPOINT": "x",
+    }
+    config.write_text(json.dumps(restored))
+    with pytest.raises(AitkError) as err:
+        await tear_down(
+            project,
+            credential,
+            cloud=cloud,
+            progress=RecordingProgress(),
+            prompter=ScriptedPrompter(),
+            cancel=CancellationToken(),
+            options=TeardownOptions(),
+            assume_yes=True,
+        )
+    assert str(err.value) == (
+        f"Container app {deployed['ACA_APP_NAME']} does not exist in resource group rg-operate; nothing was "
+        f"deleted. If it was deleted already, remove ACA_APP_NAME and ACA_APP_ENDPOINT from {config} (or run "
+        "Provision to create it again)."
+    )

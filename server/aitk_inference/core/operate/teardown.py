@@ -138,7 +138,18 @@ async def plan(
     target = require_deploy_target(paths)
     doomed: list[Doomed] = []
     async with container_apps_client(credential, target.subscription_id, cloud) as client:
-        app = await read_app(client, target.resource_group, target.app_name)
+        try:
+            app = await read_app(client, target.resource_group, target.app_name)
+        except AitkError as err:
+            if err.code not in ("ResourceNotFound", "ContainerAppNotFound"):
+                raise
+            raise AitkError(
+                f"Container app {target.app_name} does not exist in resource group {target.resource_group}; "
+                "nothing was deleted.",
+                hint=f"If it was deleted already, remove ACA_APP_NAME and ACA_APP_ENDPOINT from {paths.inference_config} "
+                "(or run Provision to create it again).",
+                code="AppNotFound",
+            ) from None
         doomed.append(
             Doomed("container app", target.app_name, str(app.id), ("ACA_APP_NAME", "ACA_APP_ENDPOINT"))
         )
