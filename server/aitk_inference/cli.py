@@ -289,7 +289,9 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
 
 
 async def _with_interrupt(
-    work: Callable[[CancellationToken], Awaitable[int]], progress: ConsoleProgress
+    work: Callable[[CancellationToken], Awaitable[int]],
+    progress: ConsoleProgress,
+    notice: str = "Cancelling at the next safe point (press Ctrl-C again to stop at once)…",
 ) -> int:
     """First Ctrl-C cancels at the next safe point (share and config stay consistent); a second one
     stops at once."""
@@ -301,7 +303,7 @@ async def _with_interrupt(
         if cancel.cancelled and task is not None:
             task.cancel()
             return
-        progress.log("Cancelling at the next safe point (press Ctrl-C again to stop at once)…", "warning")
+        progress.log(notice, "warning")
         cancel.cancel()
 
     try:
@@ -340,7 +342,14 @@ def main(argv: list[str] | None = None) -> int:
     progress = ConsoleProgress(debug=args.debug)
     started = time.monotonic()
     try:
-        rc = asyncio.run(_with_interrupt(lambda cancel: _run_command(args, progress, cancel), progress))
+
+        def work(cancel: CancellationToken) -> Awaitable[int]:
+            return _run_command(args, progress, cancel)
+
+        if args.command == "logs":  # Ctrl-C is how a followed stream normally ends
+            rc = asyncio.run(_with_interrupt(work, progress, "Stopping the log stream…"))
+        else:
+            rc = asyncio.run(_with_interrupt(work, progress))
     except OperationCancelled as err:
         progress.close()
         print(f"aitk-inference {args.command}: {err}", file=sys.stderr)

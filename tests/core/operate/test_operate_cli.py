@@ -78,7 +78,7 @@ def test_logs_and_follow(emulator: Emulator, project: Path, deployed_cli: dict[s
         if follow.poll() is None:
             follow.kill()
     assert follow.returncode == 0, err
-    assert "Log stream ended:" in err
+    assert "warning: Stopping the log stream…" in err and "Log stream ended:" in err
 
     bad = run_cli(emulator, "logs", "--project", str(project), "--tail", "301")
     assert bad.returncode == 1
