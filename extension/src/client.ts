@@ -41,6 +41,7 @@ export class ServerManager implements vscode.Disposable {
   private readonly policy = new RestartPolicy();
   private readonly disposables: vscode.Disposable[] = [];
   private ignoredSaid = '';
+  private readonly clientHooks: ((client: LanguageClient) => void)[] = [];
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -57,6 +58,11 @@ export class ServerManager implements vscode.Disposable {
         }
       }),
     );
+  }
+
+  /** Registers more handlers on every client this manager starts (e.g. the log stream's). */
+  onClient(hook: (client: LanguageClient) => void): void {
+    this.clientHooks.push(hook);
   }
 
   /** The running client, starting the server first if needed. */
@@ -206,6 +212,7 @@ export class ServerManager implements vscode.Disposable {
     client.onNotification(SERVER_METHODS.runProvision, () => {
       void vscode.commands.executeCommand('aitk.inference.provision');
     });
+    for (const hook of this.clientHooks) hook(client);
   }
 
   dispose(): void {

@@ -1,4 +1,4 @@
-// Entry point: the five "AI Toolkit" commands. The work happens in the Python server; this side
+// Entry point: the "AI Toolkit" commands (operating the app after deploy: operate.ts). The work happens in the Python server; this side
 // picks the workspace folder, runs the server command under a progress notification, and shows
 // results that the server does not already show itself.
 import { promises as fs } from 'node:fs';
@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
 import { ApiKeyStore, copyApiKey } from './apiKey';
 import { ServerManager } from './client';
+import { registerOperateCommands } from './operate';
 import { runServerCommand } from './progress';
 import { redactingChannel } from './redact';
 import { scaffold } from './scaffold';
@@ -24,6 +25,10 @@ export const SERVER_COMMANDS = {
   deploy: 'aitk.inference.server.deploy',
   status: 'aitk.inference.server.status',
   apiKey: 'aitk.inference.server.api-key',
+  logs: 'aitk.inference.server.logs',
+  stop: 'aitk.inference.server.stop',
+  start: 'aitk.inference.server.start',
+  down: 'aitk.inference.server.down',
 } as const;
 
 let manager: ServerManager | undefined;
@@ -49,7 +54,14 @@ async function chooseFolder(requireInfra: boolean): Promise<vscode.WorkspaceFold
   return vscode.window.showWorkspaceFolderPick({ placeHolder: requireInfra ? 'Which project (the folder with infra/)?' : 'Create the project files in which folder?', ignoreFocusOut: true });
 }
 
-async function runCommand(kind: keyof typeof SERVER_COMMANDS, title: string, given?: vscode.WorkspaceFolder): Promise<unknown> {
+export type ServerCommand = keyof typeof SERVER_COMMANDS;
+
+async function runCommand(
+  kind: ServerCommand,
+  title: string,
+  extra: Record<string, unknown> = {},
+  given?: vscode.WorkspaceFolder,
+): Promise<unknown> {
   if (!manager) return undefined;
   const folder = given ?? (await chooseFolder(true));
   if (!folder) return undefined;
@@ -63,6 +75,7 @@ async function runCommand(kind: keyof typeof SERVER_COMMANDS, title: string, giv
   try {
     const outcome = await runServerCommand(manager.transport(client), title, SERVER_COMMANDS[kind], {
       workspaceFolder: folder.uri.toString(),
+      ...extra,
     });
     if (outcome.cancelled) {
       manager.output.info(`${title}: cancelled.`);
@@ -97,7 +110,7 @@ async function copyApiKeyFor(context: vscode.ExtensionContext, workspaceFolder: 
   const folder = given ?? (await chooseFolder(true));
   if (!folder) return;
   await copyApiKey({
-    fetch: () => runCommand('apiKey', "AI Toolkit: reading the endpoint's API key", folder),
+    fetch: () => runCommand('apiKey', "AI Toolkit: reading the endpoint's API key", {}, folder),
     store: new ApiKeyStore(context.secrets),
     folder: folder.uri.fsPath,
     copy: (text) => vscode.env.clipboard.writeText(text),
@@ -131,6 +144,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(COMMANDS.copyApiKey, () => copyApiKeyFor(context, undefined)),
     vscode.commands.registerCommand(COMMANDS.createProjectFiles, () => createProjectFiles(context)),
   );
+  registerOperateCommands(context, manager, runCommand);
 }
 
 export async function deactivate(): Promise<void> {

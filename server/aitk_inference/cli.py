@@ -1,6 +1,6 @@
 """Command-line interface (thin layer over ``aitk_inference.core``).
 
-``aitk-inference provision|deploy|status|api-key|serve``. Progress goes to stderr, results to
+``aitk-inference provision|deploy|status|logs|stop|start|down|api-key|serve``. Progress goes to stderr, results to
 stdout; errors are one paragraph (message + what to do), with the traceback only under ``--debug``.
 
 A key the user chooses is read from an environment variable named on the command line
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -198,7 +199,7 @@ def make_parser() -> argparse.ArgumentParser:
     dep.add_argument(
         "--timeout", type=float, default=900.0, help="seconds to wait for the app to answer (default 900)"
     )
-    sub.add_parser(
+    stat = sub.add_parser(
         "status", parents=[common], help="show the app, its revisions and whether the endpoint answers"
     )
     key = sub.add_parser(
@@ -215,6 +216,37 @@ def make_parser() -> argparse.ArgumentParser:
         help="with --rotate: the new key is the value of environment variable VAR (default: a random key)",
     )
     key.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    stat.add_argument("--json", action="store_true", help="print one JSON object (for CI) instead of lines")
+    logs = sub.add_parser(
+        "logs", parents=[common], help="print the app replica's console log (or the system log)"
+    )
+    logs.add_argument("--follow", "-f", action="store_true", help="keep streaming until Ctrl-C")
+    logs.add_argument(
+        "--tail", type=int, default=None, help="lines of history to show first (0-300, default 20)"
+    )
+    logs.add_argument(
+        "--system", action="store_true", help="Container Apps' system log instead of the console"
+    )
+    sub.add_parser("stop", parents=[common], help="stop the app (no replica runs, no GPU bills)")
+    sub.add_parser("start", parents=[common], help="start a stopped app again")
+    down = sub.add_parser(
+        "down",
+        parents=[common],
+        help="delete the container app (and, if asked, its environment); the storage is kept unless named",
+    )
+    down.add_argument("--yes", "-y", action="store_true", help="delete without typing the app name")
+    down.add_argument(
+        "--environment", action="store_true", help="also delete the app's Container Apps environment"
+    )
+    down.add_argument(
+        "--log-analytics", action="store_true", help="also delete the environment's Log Analytics workspace"
+    )
+    down.add_argument(
+        "--storage-account",
+        metavar="NAME",
+        help="also delete this storage account (with its shares and files)",
+    )
+    down.add_argument("--file-share", metavar="NAME", help="also delete this file share (and its files)")
     serve = sub.add_parser(
         "serve", help="run the language server for the VS Code extension (JSON-RPC over stdio)"
     )
@@ -226,6 +258,10 @@ def _prompter(args: argparse.Namespace) -> Prompter:
     assume_yes = bool(getattr(args, "yes", False))
     if sys.stdin.isatty():
         return ConsolePrompter(assume_yes=assume_yes)
+    if args.command == "down":
+        return NonInteractivePrompter(
+            "Pass --yes to delete without typing it.", reason="no terminal to type it on"
+        )
     return AssumeYesPrompter(assume_yes)
 
 
@@ -245,6 +281,21 @@ def _supplied_api_key(args: argparse.Namespace) -> str | None:
             hint=f"Set it in this shell without echoing the key (e.g. `read -rs {var}; export {var}`), then run again.",
         )
     return check_user_key(value, f"the environment variable {var}")
+
+
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+def _delete_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command != "down":
+        return {}
+    return {
+        "environment": args.environment,
+        "log_analytics": args.log_analytics,
+        "storage_account": args.storage_account,
+        "file_share": args.file_share,
+    }
 
 
 async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, cancel: CancellationToken) -> int:
@@ -270,6 +321,12 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
                 readiness_timeout=getattr(args, "timeout", None),
                 api_key=supplied_key,
                 rotate=bool(getattr(args, "rotate", False)),
+                assume_yes=bool(getattr(args, "yes", False)),
+                emit=_print_line,
+                follow=bool(getattr(args, "follow", False)),
+                tail=getattr(args, "tail", None),
+                system=bool(getattr(args, "system", False)),
+                delete=_delete_options(args),
             )
         )
     finally:
@@ -280,13 +337,19 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
             print(line, file=sys.stderr)
         print(outcome.secret)
         return 0
+    if getattr(args, "json", False):
+        print(json.dumps(outcome.data, indent=2))
+        return 0
     for line in outcome.lines:
-        print(line)
+        # Log lines own stdout; the summary of a log stream goes with the progress on stderr.
+        print(line, file=sys.stderr if args.command == "logs" else sys.stdout)
     return 0
 
 
 async def _with_interrupt(
-    work: Callable[[CancellationToken], Awaitable[int]], progress: ConsoleProgress
+    work: Callable[[CancellationToken], Awaitable[int]],
+    progress: ConsoleProgress,
+    notice: str = "Cancelling at the next safe point (press Ctrl-C again to stop at once)…",
 ) -> int:
     """First Ctrl-C cancels at the next safe point (share and config stay consistent); a second one
     stops at once."""
@@ -298,7 +361,7 @@ async def _with_interrupt(
         if cancel.cancelled and task is not None:
             task.cancel()
             return
-        progress.log("Cancelling at the next safe point (press Ctrl-C again to stop at once)…", "warning")
+        progress.log(notice, "warning")
         cancel.cancel()
 
     try:
@@ -337,7 +400,14 @@ def main(argv: list[str] | None = None) -> int:
     progress = ConsoleProgress(debug=args.debug)
     started = time.monotonic()
     try:
-        rc = asyncio.run(_with_interrupt(lambda cancel: _run_command(args, progress, cancel), progress))
+
+        def work(cancel: CancellationToken) -> Awaitable[int]:
+            return _run_command(args, progress, cancel)
+
+        if args.command == "logs":  # Ctrl-C is how a followed stream normally ends
+            rc = asyncio.run(_with_interrupt(work, progress, "Stopping the log stream…"))
+        else:
+            rc = asyncio.run(_with_interrupt(work, progress))
     except OperationCancelled as err:
         progress.close()
         print(f"aitk-inference {args.command}: {err}", file=sys.stderr)

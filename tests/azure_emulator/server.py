@@ -10,6 +10,7 @@ import asyncio
 import importlib
 import json
 import logging
+import sys
 import tempfile
 import threading
 import uuid
@@ -28,7 +29,7 @@ from tests.azure_emulator.traffic import Exchange, TrafficLog, keep_body
 log = logging.getLogger("azure_emulator")
 
 # Each registers its routes: ``register(emulator: Emulator) -> None``.
-SERVICE_MODULES = ("tests.azure_emulator.arm", "tests.azure_emulator.files")
+SERVICE_MODULES = ("tests.azure_emulator.arm", "tests.azure_emulator.files", "tests.azure_emulator.logstream")
 
 HOST = "127.0.0.1"
 
@@ -83,6 +84,8 @@ class EmulatorSettings:
     gpu_profile_types: dict[str, list[str]] = field(
         default_factory=lambda: {"*": ["Consumption-GPU-NC24-A100", "Consumption-GPU-NC8as-T4", "NC24-A100"]}
     )
+    # Seconds a followed log stream stays open before the service closes it (clients reconnect).
+    log_stream_max_seconds: float = 600.0
 
 
 class Emulator:
@@ -102,6 +105,9 @@ class Emulator:
         self.traffic = TrafficLog()
         self.arm_router = Router()
         self.file_router = Router()
+        # Container Apps' log stream host (<region>.azurecontainerapps.dev): app tokens, not ARM's.
+        self.logstream_router = Router()
+        self.logstream_port = 0
         self.arm_port_wanted = arm_port
         self.arm_port = 0
         self.file_port = 0
@@ -120,6 +126,10 @@ class Emulator:
         """Base of the file service; account endpoints are ``{file_url}/{account}/`` (path-style)."""
         return f"https://{HOST}:{self.file_port}"
 
+    @property
+    def logstream_url(self) -> str:
+        return f"https://{HOST}:{self.logstream_port}"
+
     def info(self) -> dict[str, str]:
         return {"arm": self.arm_url, "ca": str(self.ca_path), "data": str(self.data_dir)}
 
@@ -130,6 +140,7 @@ class Emulator:
         self._add_control_routes()
         self.arm_port = await self.add_listener(self._app("arm", self.arm_router), self.arm_port_wanted)
         self.file_port = await self.add_listener(self._app("file", self.file_router), 0)
+        self.logstream_port = await self.add_listener(self._app("logstream", self.logstream_router), 0)
 
     async def stop(self) -> None:
         for hook in reversed(self._stop_hooks):
@@ -296,10 +307,26 @@ class Emulator:
         async def info(ctx: RequestContext) -> web.StreamResponse:
             return json_response(self.info())
 
+        async def set_runtime(ctx: RequestContext) -> web.StreamResponse:
+            """What answers behind app ingress from the next revision activation on (see ingress.py)."""
+            body = ctx.json() or {}
+            if body.get("runtime") == "process":
+                from tests.azure_emulator.runtime_process import ProcessRuntime
+
+                self.services["runtime_factory"] = ProcessRuntime.factory(
+                    python=body.get("python") or sys.executable
+                )
+            elif body.get("runtime") == "quickstart":
+                self.services.pop("runtime_factory", None)
+            else:
+                raise ArmError(400, "UnknownRuntime", "runtime must be 'process' or 'quickstart'.")
+            return json_response({"ok": True})
+
         self.arm_router.add("POST", "/_emulator/faults", add_fault)
         self.arm_router.add("DELETE", "/_emulator/faults", clear_faults)
         self.arm_router.add("POST", "/_emulator/settings", set_settings)
         self.arm_router.add("GET", "/_emulator/info", info)
+        self.arm_router.add("POST", "/_emulator/runtime", set_runtime)
 
 
 class EmulatorThread:
@@ -327,8 +354,10 @@ class EmulatorThread:
             self._thread.join(timeout=10)
 
 
-async def serve_forever(data_dir: Path | None, port: int) -> None:
+async def serve_forever(data_dir: Path | None, port: int, runtime_factory: Any = None) -> None:
     emulator = Emulator(data_dir, arm_port=port)
+    if runtime_factory is not None:
+        emulator.services["runtime_factory"] = runtime_factory
     await emulator.start()
     print(json.dumps(emulator.info()), flush=True)
     try:

@@ -1,7 +1,9 @@
 // End to end in a real VS Code (code-server + headless chromium): the packaged .vsix, the real
 // Python server it starts, and the local Azure emulator. Screenshots: test-artifacts/e2e/.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import {
@@ -33,6 +35,23 @@ const PROVISION = 'AI Toolkit: Provision Azure Container Apps for inference';
 const DEPLOY = 'AI Toolkit: Deploy for inference';
 const CREATE_FILES = 'AI Toolkit: Create inference project files';
 const RESOURCE_GROUP = 'rg-e2e-inference';
+const STREAM_LOGS = 'AI Toolkit: Stream Inference Logs';
+// A small app that prints a known line (tests/core/operate/talking_app.py), run by the emulator's process runtime.
+const TALKING_APP = path.join(REPO, 'tests', 'core', 'operate', 'talking_app.py');
+const TALKING_MARKER = 'talking-app: hello from the app';
+
+/** POST /_emulator/runtime: what answers behind app ingress from the next revision activation on. */
+function emulatorRuntime(info: EmulatorInfo, runtime: 'process' | 'quickstart'): Promise<void> {
+  const body = JSON.stringify({ runtime, python: PYTHON });
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${info.arm}/_emulator/runtime`, { method: 'POST', ca: readFileSync(info.ca), headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`emulator runtime: HTTP ${String(res.statusCode)}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 /** The endpoint itself, or code-server's forwarding of its loopback port (what a remote VS Code does). */
 function opensEndpoint(opened: string, endpoint: string): boolean {
@@ -282,6 +301,50 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
       120_000,
     );
     assert.equal((log.match(/Deployment done: \d+ file/g) ?? []).length, 1, 'the cancelled deploy did not finish');
+  });
+
+  it('streams the app\'s live log into the Inference Logs output channel', async () => {
+    // Run on its own (mocha --grep), this step provisions with the CLI first.
+    if (!existsSync(configPath()) || !readConfig().ACA_APP_NAME) {
+      cpSync(path.join(REPO, 'infra'), path.join(workspace, 'infra'), { recursive: true });
+      cpSync(path.join(REPO, 'inference'), path.join(workspace, 'inference'), { recursive: true });
+      const env = { ...process.env, AZURE_RESOURCE_MANAGER_ENDPOINT: info.arm, REQUESTS_CA_BUNDLE: info.ca, SSL_CERT_FILE: info.ca, AZURE_TOKEN_CREDENTIALS: 'AzureCliCredential', PATH: `${path.dirname(FAKE_AZ)}${path.delimiter}${process.env.PATH ?? ''}` };
+      const args = ['-m', 'aitk_inference', 'provision', '--project', workspace, '--subscription', '3f2c7a1e-5b8d-4e0f-9a6c-1d2e3f4a5b6c', '--resource-group', RESOURCE_GROUP, '--location', 'westus3', '--yes'];
+      const r = spawnSync(PYTHON, args, { env, encoding: 'utf8', timeout: 300_000 });
+      assert.equal(r.status, 0, `CLI provision failed:\n${r.stderr}`);
+    }
+    // From now on the emulator runs the app's command for real; the app prints TALKING_MARKER.
+    await emulatorRuntime(info, 'process');
+    copyFileSync(TALKING_APP, path.join(workspace, 'inference', 'talking_app.py'));
+    writeFileSync(path.join(workspace, 'inference', 'start.sh'), '#!/usr/bin/env bash\nhere="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"\nexec "$AITK_PYTHON" "$here/talking_app.py"\n');
+    await wb.runCommand('Notifications: Clear All Notifications');
+    await wb.runCommand(DEPLOY);
+    await wb.waitForNotification('Deployment done.', 8 * 60_000);
+    await wb.runCommand('Notifications: Clear All Notifications');
+
+    await wb.runCommand(STREAM_LOGS, 'palette-stream-logs');
+    const view = wb.page.locator('.part.panel .view-lines').first();
+    await eventually(
+      'the app\'s line in the Inference Logs output channel',
+      async () => ((await view.isVisible()) && plain(await view.innerText()).includes(TALKING_MARKER) ? true : undefined),
+      120_000,
+      500,
+    );
+    await wb.screenshot('inference-logs');
+    // The stream runs until stopped: Cancel on its progress notification ends it cleanly.
+    const toast = wb.notification(STREAM_LOGS);
+    await toast.waitFor({ state: 'visible', timeout: 30_000 });
+    await toast.locator('.monaco-button', { hasText: 'Cancel' }).first().click({ force: true });
+    const log = await eventually(
+      'the server to end the log stream',
+      async () => {
+        const text = logText();
+        return /Log stream ended: \d+ line\(s\) from the console log of replica/.test(text) ? text : undefined;
+      },
+      60_000,
+    );
+    assert.match(log, /Container app \S+ in the Azure portal: https:\/\/portal\.azure\.com\/#@\/resource\/subscriptions\//);
+    await emulatorRuntime(info, 'quickstart');
   });
 
   it('restarts the server on a setting change and reports one that cannot start in plain words', async () => {

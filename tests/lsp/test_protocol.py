@@ -31,7 +31,8 @@ async def test_initialize_advertises_one_command_per_operation(
     assert info is not None and info.name == "aitk-inference"
     provider = session.initialize_result.capabilities.execute_command_provider
     assert provider is not None
-    assert sorted(provider.commands) == sorted([DEPLOY, PROVISION, STATUS, API_KEY])
+    operate = [f"aitk.inference.server.{name}" for name in ("logs", "stop", "start", "down")]
+    assert sorted(provider.commands) == sorted([DEPLOY, PROVISION, STATUS, API_KEY, *operate])
 
 
 @pytest.mark.parametrize(

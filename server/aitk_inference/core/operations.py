@@ -43,6 +43,14 @@ class OperationInput:
     readiness_timeout: float | None = None
     api_key: str | None = field(default=None, repr=False)  # a key the user supplied (provision, api-key)
     rotate: bool = False  # api-key: set a new key
+    assume_yes: bool = False  # down: skip typing the app name
+    # logs: where each log line goes (stdout, an output channel); follow until cancelled
+    emit: Callable[[str], None] | None = None
+    follow: bool = False
+    tail: int | None = None
+    system: bool = False
+    # down: what to delete besides the app (see core.operate.teardown)
+    delete: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,8 @@ async def _status(inp: OperationInput) -> Outcome:
             "provisioningState": report.provisioning_state,
             "endpointHealthy": report.endpoint_healthy,
             "endpointDetail": report.endpoint_detail,
+            "runningStatus": report.running_status,
+            "portalUrl": report.portal_url,
             "revisions": [
                 {
                     "name": r.name,
@@ -142,6 +152,94 @@ async def _status(inp: OperationInput) -> Outcome:
                 }
                 for r in report.revisions
             ],
+        },
+    )
+
+
+async def _logs(inp: OperationInput) -> Outcome:
+    from aitk_inference.core.operate.logs import stream_logs
+
+    result = await stream_logs(
+        inp.project,
+        inp.credential,
+        cloud=inp.cloud,
+        progress=inp.progress,
+        cancel=inp.cancel,
+        emit=inp.emit or (lambda line: inp.progress.log(line)),
+        follow=inp.follow,
+        tail=inp.tail,
+        system=inp.system,
+    )
+    return Outcome(
+        lines=[f"Log stream ended: {result.lines} line(s) from the {result.source}."],
+        data={
+            "appName": result.app_name,
+            "kind": result.kind,
+            "source": result.source,
+            "lines": result.lines,
+            "connections": result.connections,
+            "portalUrl": result.portal_url,
+        },
+    )
+
+
+async def _set_running(inp: OperationInput, start: bool) -> Outcome:
+    from aitk_inference.core.operate.lifecycle import set_running
+
+    result = await set_running(
+        inp.project, inp.credential, cloud=inp.cloud, progress=inp.progress, cancel=inp.cancel, start=start
+    )
+    state = result.running_status or "unknown"
+    if not result.changed:
+        line = f"Container app {result.app_name} was already {state}; nothing changed."
+    else:
+        line = f"Container app {result.app_name} is {state}."
+    return Outcome(
+        lines=[line, f"Azure portal: {result.portal_url}"],
+        data={
+            "appName": result.app_name,
+            "action": result.action,
+            "runningStatus": result.running_status,
+            "changed": result.changed,
+            "portalUrl": result.portal_url,
+        },
+    )
+
+
+async def _stop(inp: OperationInput) -> Outcome:
+    return await _set_running(inp, start=False)
+
+
+async def _start(inp: OperationInput) -> Outcome:
+    return await _set_running(inp, start=True)
+
+
+async def _down(inp: OperationInput) -> Outcome:
+    from aitk_inference.core.operate.teardown import TeardownOptions, tear_down
+
+    result = await tear_down(
+        inp.project,
+        inp.credential,
+        cloud=inp.cloud,
+        progress=inp.progress,
+        prompter=inp.prompter,
+        cancel=inp.cancel,
+        options=TeardownOptions(**inp.delete),
+        assume_yes=inp.assume_yes,
+    )
+    lines = [f"Deleted {d.kind} {d.name}." for d in result.deleted]
+    lines += [f"Kept {k}." for k in result.kept]
+    if result.removed_keys:
+        lines.append(f"Removed {', '.join(result.removed_keys)} from infra/{INFERENCE_CONFIG}.")
+    return Outcome(
+        lines=lines,
+        data={
+            "deleted": [
+                {"kind": d.kind, "name": d.name, "id": d.resource_id, "portalUrl": result.links.get(d.name)}
+                for d in result.deleted
+            ],
+            "kept": result.kept,
+            "removedKeys": result.removed_keys,
         },
     )
 
@@ -193,6 +291,14 @@ OPERATIONS: dict[str, Operation] = {
         ),
         Operation(
             "status", "Status", "Checking inference status", cancellable=False, exclusive=False, run=_status
+        ),
+        Operation("logs", "Logs", "Streaming inference logs", cancellable=True, exclusive=False, run=_logs),
+        Operation("stop", "Stop", "Stopping the inference app", cancellable=True, exclusive=True, run=_stop),
+        Operation(
+            "start", "Start", "Starting the inference app", cancellable=True, exclusive=True, run=_start
+        ),
+        Operation(
+            "down", "Tear down", "Tearing down the inference app", cancellable=True, exclusive=True, run=_down
         ),
         # Exclusive: a rotation restarts revisions, which must not cross a deploy's restart.
         Operation(

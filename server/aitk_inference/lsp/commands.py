@@ -64,6 +64,10 @@ class Work:
         self.progress.log(f"Signed in to Azure (token from {credential.source or 'cache'}).")
         self.cancel.raise_if_cancelled()
 
+    def log_line(self, line: str) -> None:
+        """A line of the app's log, for the extension's log output channel."""
+        self.bridge.notify(methods.LOG_LINES, {"lines": [redact(line)]})
+
     async def run(self, operation: Operation) -> dict[str, Any]:
         async with self.credential() as credential:
             await self.sign_in(credential)
@@ -77,6 +81,16 @@ class Work:
                     cancel=self.cancel,
                     subscription_id=self.args.subscription_id,
                     resource_group=self.args.resource_group,
+                    emit=self.log_line,
+                    follow=self.args.follow,
+                    tail=self.args.tail,
+                    system=self.args.system,
+                    delete={
+                        "environment": self.args.environment,
+                        "log_analytics": self.args.log_analytics,
+                        "storage_account": self.args.storage_account,
+                        "file_share": self.args.file_share,
+                    },
                 )
             )
         for line in outcome.lines:
@@ -137,6 +151,8 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
         progress.end(f"{noun} done.")
         if kind == "deploy":
             notifications.deployment_done(ls, result["endpointUrl"], folder)
+        elif kind == "status":
+            notifications.status_done(ls, result, folder)
         elif kind == "provision":
             notifications.show_info(ls, "Provisioning done. infra/inference.config.json is up to date.")
         return result

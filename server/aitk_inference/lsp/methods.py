@@ -29,6 +29,8 @@ RUN_PROVISION: Final = "aitk/runProvision"
 # The user asked to copy the endpoint's API key: the extension reads it with CMD_API_KEY (the key
 # never travels in a notification), keeps it in SecretStorage and copies it.
 COPY_API_KEY: Final = "aitk/copyApiKey"
+RUN_COMMAND: Final = "aitk/runCommand"  # {"command": "logs"|"start", "workspaceFolder": …}
+LOG_LINES: Final = "aitk/logLines"  # {"lines": [str]}: the app's log, for its own output channel
 
 # the value aitk/pick answers when the user chose the "create new" entry
 PICK_CREATE_NEW: Final = "$createNew"
@@ -39,4 +41,6 @@ ACTION_COPY_ENDPOINT: Final = "Copy Endpoint"
 ACTION_COPY_API_KEY: Final = "Copy API Key"
 ACTION_PROVISION_NOW: Final = "Provision now"
 ACTION_OPEN_OUTPUT: Final = "Open output"
+ACTION_STREAM_LOGS: Final = "Stream logs"
+ACTION_START_APP: Final = "Start app"
 DEPLOYMENT_DONE: Final = "Deployment done."

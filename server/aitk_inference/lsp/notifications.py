@@ -60,6 +60,11 @@ def show_error(ls: LanguageServer, error: AitkError, *, folder: Path | None) -> 
     actions = [methods.ACTION_OPEN_OUTPUT]
     if needs_provision(error):
         actions.insert(0, methods.ACTION_PROVISION_NOW)
+    # A deploy that failed or timed out waiting for the app: its log says why.
+    if error.code in LOGS_HELP:
+        actions.insert(0, methods.ACTION_STREAM_LOGS)
+    if error.code == "AppStopped":
+        actions.insert(0, methods.ACTION_START_APP)
 
     async def run() -> None:
         choice = await _ask(ls, types.MessageType.Error, redact(str(error)), actions)
@@ -69,6 +74,35 @@ def show_error(ls: LanguageServer, error: AitkError, *, folder: Path | None) -> 
             ls.protocol.notify(
                 methods.RUN_PROVISION, {"workspaceFolder": from_fs_path(str(folder)) if folder else None}
             )
+        elif choice in (methods.ACTION_STREAM_LOGS, methods.ACTION_START_APP):
+            run_command(ls, "logs" if choice == methods.ACTION_STREAM_LOGS else "start", folder)
+
+    in_background(run())
+
+
+# Error codes after which the app's own log is the next thing to read.
+LOGS_HELP = frozenset({"ReadinessTimeout", "RevisionFailed"})
+
+
+def run_command(ls: LanguageServer, command: str, folder: Path | None) -> None:
+    """Ask the extension to run one of its commands (it shows the command's own progress)."""
+    ls.protocol.notify(
+        methods.RUN_COMMAND,
+        {"command": command, "workspaceFolder": from_fs_path(str(folder)) if folder else None},
+    )
+
+
+def status_done(ls: LanguageServer, result: dict[str, Any], folder: Path | None) -> None:
+    """Status offers the next step: Start when the app is stopped, else its live logs."""
+    stopped = str(result.get("runningStatus") or "").lower() == "stopped"
+    action = methods.ACTION_START_APP if stopped else methods.ACTION_STREAM_LOGS
+    message = f"Container app {result.get('appName')}: " + (
+        "stopped." if stopped else f"{result.get('runningStatus') or 'status read'}."
+    )
+
+    async def run() -> None:
+        if await _ask(ls, types.MessageType.Info, message, [action]) == action:
+            run_command(ls, "start" if stopped else "logs", folder)
 
     in_background(run())
 

@@ -27,12 +27,29 @@ class CommandArgs:
     work_done_token: str | int | None = None
     subscription_id: str | None = None
     resource_group: str | None = None
+    # logs
+    follow: bool = False
+    tail: int | None = None
+    system: bool = False
+    # down: what to delete besides the app
+    environment: bool = False
+    log_analytics: bool = False
+    storage_account: str | None = None
+    file_share: str | None = None
 
 
 _STRING_KEYS = {
     "workspaceFolder": "workspace_folder",
     "subscriptionId": "subscription_id",
     "resourceGroup": "resource_group",
+    "storageAccount": "storage_account",
+    "fileShare": "file_share",
+}
+_BOOL_KEYS = {
+    "follow": "follow",
+    "system": "system",
+    "environment": "environment",
+    "logAnalytics": "log_analytics",
 }
 
 
@@ -55,6 +72,16 @@ def parse_arguments(command: str, args: tuple[Any, ...]) -> CommandArgs:
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise BadArguments(f"{command}: '{key}' must be a non-empty string.", code="BadArguments")
         values[name] = value.strip() if isinstance(value, str) else None
+    for key, name in _BOOL_KEYS.items():
+        flag = raw.get(key)
+        if flag is not None and not isinstance(flag, bool):
+            raise BadArguments(f"{command}: '{key}' must be true or false.", code="BadArguments")
+        if flag is not None:
+            values[name] = flag
+    tail = raw.get("tail")
+    if tail is not None and (isinstance(tail, bool) or not isinstance(tail, int)):
+        raise BadArguments(f"{command}: 'tail' must be an integer.", code="BadArguments")
+    values["tail"] = tail
     token = raw.get("workDoneToken")
     if token is not None and (isinstance(token, bool) or not isinstance(token, str | int)):
         raise BadArguments(f"{command}: 'workDoneToken' must be a string or an integer.", code="BadArguments")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tests.azure_emulator.arm.containerapps import register_containerapps
+from tests.azure_emulator.arm.containerapps_operate import register_containerapps_operate
 from tests.azure_emulator.arm.deployments import register_deployments
 from tests.azure_emulator.arm.resources import register_generic, register_resources
 from tests.azure_emulator.arm.state import ArmState
@@ -33,5 +34,6 @@ def register(emulator: Emulator) -> None:
     register_resources(arm)
     register_storage(arm)
     register_containerapps(arm)
+    register_containerapps_operate(arm)
     register_deployments(arm)
     register_generic(arm)

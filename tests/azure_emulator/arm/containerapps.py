@@ -364,7 +364,7 @@ class ContainerApps(TypeHandler):
                 ],
                 "configuration": config,
                 "template": template,
-                "eventStreamEndpoint": f"https://{_loc_key(location)}.azurecontainerapps.dev{rid}/eventstream",
+                "eventStreamEndpoint": f"{self.stream_base(res)}/eventstream",
             }
         )
         props.setdefault("latestRevisionName", "")
@@ -578,7 +578,7 @@ class ContainerApps(TypeHandler):
                 "fqdn": state.ingress.fqdn if state.ingress else "",
                 "template": rev.template,
                 "active": rev.active,
-                "replicas": 1 if rev.active else 0,
+                "replicas": 1 if rev.active and rev.running_state != "Stopped" else 0,
                 "trafficWeight": 100 if rev.name == state.latest else 0,
                 "healthState": rev.health_state,
                 "provisioningState": "Provisioned",
@@ -586,6 +586,15 @@ class ContainerApps(TypeHandler):
             },
         }
         return body
+
+    def stream_base(self, app: dict[str, Any]) -> str:
+        """The app on the log stream host (``logstream.py``; ``<region>.azurecontainerapps.dev`` in
+        Azure), which names it without ``providers/Microsoft.App``."""
+        rid = ResourceId.parse(app["id"])
+        return (
+            f"{self.arm.emulator.logstream_url}/subscriptions/{rid.subscription}"
+            f"/resourceGroups/{rid.resource_group}/containerApps/{rid.name}"
+        )
 
     def replica_body(self, app: dict[str, Any], rev: Revision) -> dict[str, Any]:
         running = rev.running_state == "Running"
@@ -602,7 +611,7 @@ class ContainerApps(TypeHandler):
                     "restartCount": rev.restart_count,
                     "runningState": "Running" if rev.runtime is not None else "Waiting",
                     "runningStateDetails": rev.details or ("Running" if running else "Starting"),
-                    "logStreamEndpoint": f"{self.arm.emulator.arm_url}{app['id']}/revisions/{rev.name}/replicas/{rev.replica_name}/logstream",
+                    "logStreamEndpoint": f"{self.stream_base(app)}/revisions/{rev.name}/replicas/{rev.replica_name}/containers/{c.get('name', 'app')}/logstream",
                     "execEndpoint": f"{self.arm.emulator.arm_url}{app['id']}/revisions/{rev.name}/replicas/{rev.replica_name}/exec",
                 }
             )
@@ -707,7 +716,8 @@ def register_containerapps(arm: ArmState) -> None:
     @arm_route()
     async def list_replicas(ctx: RequestContext) -> web.StreamResponse:
         app, rev = apps.revision(app_rid(ctx), ctx.params["rev"])
-        return ok({"value": [apps.replica_body(app, rev)] if rev.active else []})
+        running = rev.active and rev.running_state != "Stopped"  # a stopped app has no replica
+        return ok({"value": [apps.replica_body(app, rev)] if running else []})
 
     @arm_route()
     async def get_replica(ctx: RequestContext) -> web.StreamResponse:

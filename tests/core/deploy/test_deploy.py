@@ -87,6 +87,9 @@ async def test_manual_config_then_deploy(
     assert percentages == sorted(percentages) and percentages[-1] == 100
     logs = "\n".join(m for m, _l in progress.logs)
     assert result.endpoint_url in logs
+    portal = "in the Azure portal: https://portal.azure.com/#@/resource/subscriptions/"
+    assert f"Container app {config['ACA_APP_NAME']} {portal}" in logs
+    assert f"Storage account {config['STORAGE_ACCOUNT_NAME']} {portal}" in logs
     # The account key is a secret: it never reaches the progress/log stream.
     from tests.azure_emulator.storage_registry import get_registry
 
@@ -127,6 +130,7 @@ async def test_readiness_timeout_reports_revision_state_and_logs_hint(
     assert "within 1 seconds" in exc.value.message and "revision" in exc.value.message
     assert exc.value.hint is not None
     assert f"az containerapp logs show -g rg-deploy -n {config['ACA_APP_NAME']}" in exc.value.hint
+    assert "AI Toolkit: Stream Inference Logs, `aitk-inference logs --follow`" in exc.value.hint
 
 
 async def test_transient_arm_errors_are_retried(

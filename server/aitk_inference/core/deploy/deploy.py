@@ -14,6 +14,7 @@ from aitk_inference.core.config import DeployTarget, check_project, require_depl
 from aitk_inference.core.deploy.readiness import wait_until_ready
 from aitk_inference.core.deploy.revisions import restart_active_revisions
 from aitk_inference.core.errors import AitkError
+from aitk_inference.core.operate.target import is_stopped, portal_link, read_app
 from aitk_inference.core.progress_scale import ScaledProgress
 from aitk_inference.core.reporting import CancellationToken, Progress
 from aitk_inference.core.sync.share import ShareTarget
@@ -66,6 +67,20 @@ async def share_target(credential: AsyncTokenCredential, cloud: Cloud, target: D
     )
 
 
+async def check_not_stopped(
+    credential: AsyncTokenCredential, cloud: Cloud, target: DeployTarget, progress: Progress
+) -> None:
+    async with container_apps_client(credential, target.subscription_id, cloud) as client:
+        app = await read_app(client, target.resource_group, target.app_name)
+    progress.log(f"Container app {target.app_name} in the Azure portal: {portal_link(cloud, str(app.id))}")
+    if is_stopped(app):
+        raise AitkError(
+            f"Container app {target.app_name} is stopped, so nothing was deployed.",
+            hint="Start it (AI Toolkit: Start Inference App, or `aitk-inference start`), then deploy again.",
+            code="AppStopped",
+        )
+
+
 async def deploy(
     project: Path,
     credential: AsyncTokenCredential,
@@ -85,9 +100,19 @@ async def deploy(
         f"(resource group {target.resource_group}, share {target.storage_account}/{target.file_share})."
     )
 
+    # 0. A stopped app runs no replica: restarting it would fail after a whole upload.
+    await check_not_stopped(credential, cloud, target, progress)
+
     # 1. Sync the project folder to the share root (the app sees it under /mount).
     progress.report("Finding the file share", 0)
     share = await share_target(credential, cloud, target)
+    storage_id = (
+        f"/subscriptions/{target.subscription_id}/resourceGroups/{target.resource_group}"
+        f"/providers/Microsoft.Storage/storageAccounts/{target.storage_account}"
+    )
+    progress.log(
+        f"Storage account {target.storage_account} in the Azure portal: {portal_link(cloud, storage_id)}"
+    )
     cancel.raise_if_cancelled()
     synced = await sync_project(paths.root, share, progress=ScaledProgress(progress, *_SYNC), cancel=cancel)
     progress.log(

@@ -155,9 +155,10 @@ async def wait_until_ready(
 def _logs_hint(resource_group: str, app: str, revision: str) -> str:
     return (
         "The container may be failing its startup probe (e.g. start.sh fails, or loading the model takes "
-        "longer than the probe allows). Look at its logs: "
-        f"`az containerapp logs show -g {resource_group} -n {app} --revision {revision} --follow` "
-        "(or Log stream in the Azure portal), fix the cause, then deploy again."
+        "longer than the probe allows). Look at its logs: AI Toolkit: Stream Inference Logs, "
+        "`aitk-inference logs --follow` (add --system for Container Apps' own events) or "
+        f"`az containerapp logs show -g {resource_group} -n {app} --revision {revision} --follow`; "
+        "fix the cause, then deploy again."
     )
 
 

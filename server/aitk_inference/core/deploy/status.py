@@ -12,6 +12,7 @@ from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.config import check_project, endpoint_url, require_deploy_target
 from aitk_inference.core.deploy.readiness import enum_text, probe_endpoint
+from aitk_inference.core.operate.target import portal_link
 from aitk_inference.core.reporting import Progress
 
 
@@ -36,12 +37,15 @@ class StatusReport:
     revisions: list[RevisionStatus] = field(default_factory=list)
     endpoint_healthy: bool | None = None
     endpoint_detail: str | None = None  # e.g. "HTTP 503" or "connection refused"
+    running_status: str | None = None  # the app's runningStatus: Running, Stopped, …
+    portal_url: str | None = None
 
     def lines(self) -> list[str]:
         """Human-readable lines (the CLI prints them; the LSP server logs them)."""
         out = [
             f"App:            {self.app_name} (resource group {self.resource_group}, subscription {self.subscription_id})",
             f"Provisioning:   {self.provisioning_state or 'unknown'}",
+            f"Running status: {self.running_status or 'unknown'}",
             f"Latest revision: {self.latest_revision or 'none'}",
         ]
         for rev in self.revisions:
@@ -54,10 +58,14 @@ class StatusReport:
             )
         if self.endpoint_url is None:
             out.append("Endpoint:       none (ingress not configured)")
+        elif (self.running_status or "").lower() == "stopped":
+            out.append(f"Endpoint:       {self.endpoint_url}: stopped (start the app to serve again)")
         else:
             health = {True: "answers", False: "does not answer", None: "not checked"}[self.endpoint_healthy]
             detail = f" ({self.endpoint_detail})" if self.endpoint_detail else ""
             out.append(f"Endpoint:       {self.endpoint_url}: {health}{detail}")
+        if self.portal_url:
+            out.append(f"Azure portal:   {self.portal_url}")
         return out
 
 
@@ -90,7 +98,8 @@ async def status(
     url = endpoint_url(fqdn) if fqdn else None
     healthy: bool | None = None
     detail: str | None = None
-    if url:
+    stopped = props is not None and enum_text(props.running_status).lower() == "stopped"
+    if url and not stopped:
         progress.report(f"Checking {url}", 70)
         healthy, detail = await probe_endpoint(url)
     progress.report("Status done", 100)
@@ -114,4 +123,6 @@ async def status(
         ],
         endpoint_healthy=healthy,
         endpoint_detail=detail,
+        running_status=(enum_text(props.running_status) or None) if props else None,
+        portal_url=portal_link(cloud, str(app.id)) if app.id else None,
     )

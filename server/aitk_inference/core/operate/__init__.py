@@ -1,0 +1,1 @@
+"""Operating the endpoint after deploy: live logs, stop/start, tear down."""
