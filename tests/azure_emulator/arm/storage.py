@@ -250,7 +250,9 @@ class Workspaces(TypeHandler):
                 "modifiedDate": iso(),
             }
         )
-        props.setdefault("sku", {"name": "PerGB2018"})
+        sku = dict(props.get("sku") or {"name": "PerGB2018"})
+        sku["lastSkuUpdate"] = (old.get("sku") or {}).get("lastSkuUpdate") or iso()  # read-only, set by Azure
+        props["sku"] = sku
         props.setdefault("retentionInDays", 30)
         props.setdefault("features", {"enableLogAccessUsingOnlyResourcePermissions": True})
         props.setdefault("publicNetworkAccessForIngestion", "Enabled")
