@@ -9,19 +9,13 @@ from aiohttp import web
 
 from tests.azure_emulator.arm.common import ResourceId, arm_route, ok, poll_retry_after, retry_after
 from tests.azure_emulator.arm.locations import LOCATIONS
+from tests.azure_emulator.arm.providers import CATALOG, canonical_namespace, provider_body
 from tests.azure_emulator.arm.state import ArmState, Operation
 from tests.azure_emulator.routing import ArmError, RequestContext
 
 # ARM's resource group naming rule (1-90 of alphanumerics, underscores, parentheses, hyphens, periods;
 # not ending in a period).
 _RG_NAME = re.compile(r"^[-\w._()]{1,90}$")
-
-PROVIDERS = {
-    "Microsoft.App": ["managedEnvironments", "containerApps", "locations", "operations"],
-    "Microsoft.Storage": ["storageAccounts", "locations", "operations"],
-    "Microsoft.OperationalInsights": ["workspaces", "operations"],
-    "Microsoft.Resources": ["deployments", "resourceGroups", "subscriptions"],
-}
 
 
 def accepted_delete(ctx: RequestContext, sub: str) -> web.Response:
@@ -167,34 +161,25 @@ def register_resources(arm: ArmState) -> None:
         return accepted_delete(ctx, sub)
 
     # -- providers --------------------------------------------------------------------
-    def provider_body(sub: str, ns: str) -> dict[str, Any]:
-        canon = next((p for p in PROVIDERS if p.lower() == ns.lower()), None)
+    def provider(sub: str, ns: str) -> dict[str, Any]:
+        canon = canonical_namespace(ns)
         if canon is None:
             raise ArmError(
                 404,
                 "InvalidResourceNamespace",
                 f"The resource namespace '{ns}' is invalid.",
             )
-        return {
-            "id": f"/subscriptions/{sub}/providers/{canon}",
-            "namespace": canon,
-            "registrationState": "Registered",
-            "registrationPolicy": "RegistrationRequired",
-            "resourceTypes": [
-                {"resourceType": t, "locations": list(LOCATIONS.values()), "apiVersions": []}
-                for t in PROVIDERS[canon]
-            ],
-        }
+        return provider_body(sub, canon)
 
     @arm_route()
     async def get_provider(ctx: RequestContext) -> web.StreamResponse:
         sub = arm.subscription(ctx.params["sub"])["subscriptionId"]
-        return ok(provider_body(sub, ctx.params["ns"]))
+        return ok(provider(sub, ctx.params["ns"]))
 
     @arm_route()
     async def list_providers(ctx: RequestContext) -> web.StreamResponse:
         sub = arm.subscription(ctx.params["sub"])["subscriptionId"]
-        return ok({"value": [provider_body(sub, ns) for ns in PROVIDERS]})
+        return ok({"value": [provider_body(sub, ns) for ns in CATALOG]})
 
     def location_poll(ctx: RequestContext, op: Operation, final: dict[str, Any] | None) -> web.Response:
         """ARM's Location polling: 202 (Location, Retry-After) while running, then the final answer:

@@ -92,6 +92,8 @@ def allowed_route(method: str, path: str) -> AllowedRoute | None:
 UNDECLARED_BUT_REAL: dict[str, str] = {
     "firstPartyConfiguration": "Microsoft.App managed environment properties: in both .NET ContainerApps recordings",
     "trackingId": "Microsoft.Resources deployment operation properties: returned by ARM's deployment operations list",
+    "authorizations": "Providers_Get: Azure lists the provider's first-party application and role "
+    "(`az provider show`); the resources spec's Provider model omits it",
 }
 
 
