@@ -162,6 +162,10 @@ class ManagedEnvironments(TypeHandler):
     type_name = "Microsoft.App/managedEnvironments"
     async_delete_kind = "managedEnvironmentOperationResults"
 
+    def not_found(self, rid: ResourceId) -> ArmError:
+        # Microsoft.App answers with its own code, worded like ContainerAppNotFound (recorded).
+        return ArmError(404, "ManagedEnvironmentNotFound", f"ManagedEnvironment '{rid.name}' was not found.")
+
     async def put(
         self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
     ) -> PutOutcome:
@@ -231,6 +235,14 @@ class ManagedEnvironments(TypeHandler):
 class EnvironmentStorages(TypeHandler):
     type_name = "Microsoft.App/managedEnvironments/storages"
 
+    def not_found(self, rid: ResourceId) -> ArmError:
+        # As recorded (ManagedEnviromentStorageTests): the RP's own code, and no quotes around the name.
+        return ArmError(
+            404,
+            "ManagedEnvironmentStorageNotFound",
+            f"Storage {rid.name} not found under managed environment",
+        )
+
     async def put(
         self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
     ) -> PutOutcome:
@@ -290,6 +302,10 @@ class AppState:
 class ContainerApps(TypeHandler):
     type_name = "Microsoft.App/containerApps"
     async_delete_kind = "containerappOperationResults"
+
+    def not_found(self, rid: ResourceId) -> ArmError:
+        # As recorded (ContainerAppCollectionTests): GET of a deleted app.
+        return ArmError(404, "ContainerAppNotFound", f"ContainerApp '{rid.name}' was not found.")
 
     def __init__(self, arm: ArmState) -> None:
         super().__init__(arm)

@@ -191,6 +191,10 @@ class FileServices(TypeHandler):
 class FileShares(TypeHandler):
     type_name = "Microsoft.Storage/storageAccounts/fileServices/shares"
 
+    def not_found(self, rid: ResourceId) -> ArmError:
+        # The storage RP passes the file service's own error through.
+        return ArmError(404, "ShareNotFound", "The specified share does not exist.")
+
     async def put(
         self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
     ) -> PutOutcome:
