@@ -139,6 +139,21 @@ def test_status_difference(app_create: recordings.Entry) -> None:
     assert found == [Difference("status", "emulator answers 200, Azure answered 201")]
 
 
+def test_error_code_must_be_azures(azure_reference: Path) -> None:
+    entries = recordings.load(azure_reference, recordings.ENVIRONMENT_STORAGE_CREATE)
+    missing = next(e for e in entries if e.status == 404)
+    assert missing.response_body["error"]["code"] == "ManagedEnvironmentStorageNotFound"
+    generic = {"error": {"code": "ResourceNotFound", "message": "The Resource was not found."}}
+    found = compare_response(404, {}, missing.response_body, 404, {}, generic, None)
+    assert found == [
+        Difference(
+            "body/error/code",
+            "emulator answers 'ResourceNotFound', Azure answered 'ManagedEnvironmentStorageNotFound'",
+        )
+    ]
+    assert compare_response(404, {}, missing.response_body, 404, {}, missing.response_body, None) == []
+
+
 def test_sdk_headers_are_compared() -> None:
     recorded = {
         "Azure-AsyncOperation": "https://x/op",

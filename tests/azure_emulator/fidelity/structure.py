@@ -1,6 +1,6 @@
 """Compare an emulator response with a recorded Azure response by structure, not values.
 
-- Status codes must be equal.
+- Status codes must be equal, and so must an error's ``error.code`` (a value callers branch on).
 - Headers the SDKs read: a recorded one must be present; a polling header (Azure-AsyncOperation,
   Location) the recording lacks must be absent too, since it changes how the SDK polls; the
   Content-Type media types must agree and Retry-After must be an integer of seconds in both.
@@ -188,4 +188,19 @@ def compare_response(
         out.append(Difference("status", f"emulator answers {status}, Azure answered {recorded_status}"))
     out += compare_headers(recorded_headers, headers)
     out += compare_bodies(recorded_body, body, spec)
+    out += compare_error_codes(recorded_body, body)
     return out
+
+
+def _error_code(body: Any) -> Any:
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
+def compare_error_codes(recorded: Any, actual: Any) -> list[Difference]:
+    """An error's code is a value SDKs and callers branch on (``ContainerAppNotFound``,
+    ``ManagedEnvironmentStorageNotFound``): unlike other values, it must be Azure's."""
+    rec, act = _error_code(recorded), _error_code(actual)
+    if rec is None or rec == act:
+        return []
+    return [Difference("body/error/code", f"emulator answers {act!r}, Azure answered {rec!r}")]
