@@ -107,6 +107,23 @@ def test_declared_read_only_property_missing_fails(
     assert validator.validate(recorded(env_put, response_body=json.dumps(body).encode())) == []
 
 
+def test_output_resources_missing_once_the_deployment_ended_fails(
+    validator: TrafficValidator, azure_reference: Path
+) -> None:
+    entries = recordings.load(azure_reference, recordings.DEPLOYMENT_CREATE)
+    started = next(e for e in entries if e.method == "PUT" and "/deployments/" in e.path)
+    assert "outputResources" not in started.response_body["properties"]  # Accepted: Azure leaves it out
+    assert validator.validate(recorded(started)) == []
+    final = entries[-1]
+    body = copy.deepcopy(final.response_body)
+    assert body["properties"]["provisioningState"] == "Succeeded"
+    del body["properties"]["outputResources"]
+    found = validator.validate(recorded(final, response_body=json.dumps(body).encode()))
+    assert [(m.operation, m.pointer, m.reason) for m in found] == [
+        ("Deployments_Get", "response/properties/outputResources", READ_ONLY_ABSENT)
+    ]
+
+
 def test_empty_api_versions_in_provider_metadata_fail(validator: TrafficValidator) -> None:
     path = f"{SUB}/providers/Microsoft.App"
     provider = {

@@ -119,8 +119,7 @@ ABSENT_BUT_REAL: dict[str, str] = {
             "onErrorDeployment",
             "parametersLink",
             "validatedResources",
-            "outputs",  # only once Succeeded
-            "outputResources",  # only once ended
+            "outputs",  # only once Succeeded, and only for a template with outputs
             "outputResources/*/apiVersion",
             "outputResources/*/extension",
             "outputResources/*/identifiers",
@@ -191,4 +190,10 @@ ABSENT_BUT_REAL: dict[str, str] = {
     "Microsoft.OperationalInsights/workspaces:/properties/privateLinkScopedResources": _ONLY_WHEN.format(
         "for workspaces in an Azure Monitor private link scope"
     ),
+}
+
+# Read-only properties Azure leaves out only while the resource's provisioningState is not terminal.
+ABSENT_WHILE_RUNNING: dict[str, str] = {
+    "Microsoft.Resources/deployments:/properties/outputResources": "absent from the Accepted/Running answers "
+    "of the DeploymentCollectionTests recording, present once the deployment ended ([] when nothing was deployed)",
 }

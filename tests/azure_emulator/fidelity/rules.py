@@ -8,7 +8,8 @@ Each rule returns ``(where, reason)`` pairs, like the schema checks in :mod:`val
   those as long-running operations, and the SDK's polling path would never be exercised.
 - **Read-only properties the spec declares but the answer leaves out**, for the resource types this
   project creates (its template and SDK calls): Azure computes and sends them (``null`` counts as sent);
-  the ones Azure really omits are listed, with the reason, in ``allowlist.ABSENT_BUT_REAL``.
+  the ones Azure really omits are listed, with the reason, in ``allowlist.ABSENT_BUT_REAL`` (always) and
+  ``allowlist.ABSENT_WHILE_RUNNING`` (until the provisioningState is terminal).
 - **Provider metadata**: every resource type of ``GET /subscriptions/{id}/providers/{ns}`` lists its
   ``apiVersions`` (non-empty), and ``defaultApiVersion`` is one of them.
 """
@@ -19,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.azure_emulator.fidelity.allowlist import ABSENT_BUT_REAL
+from tests.azure_emulator.fidelity.allowlist import ABSENT_BUT_REAL, ABSENT_WHILE_RUNNING
 from tests.azure_emulator.fidelity.specs import Operation, SpecDocuments
 from tests.azure_emulator.fidelity.structure import SpecNode
 from tests.azure_emulator.traffic import Exchange
@@ -132,14 +133,22 @@ def _read_only(docs: SpecDocuments, file: Path, prop: Any) -> bool:
     return False
 
 
-def absent_read_only(resource_type: str, schema: SpecNode, instance: Any, pointer: str = "") -> list[Problem]:
-    """Read-only properties declared at each level of ``instance`` (recursively) but missing from it."""
+TERMINAL_STATES = {"succeeded", "failed", "canceled", "cancelled"}
+
+
+def absent_read_only(
+    resource_type: str, schema: SpecNode, instance: Any, pointer: str = "", running: bool = False
+) -> list[Problem]:
+    """Read-only properties declared at each level of ``instance`` (recursively) but missing from it;
+    ``running``: the resource's provisioningState is not terminal yet."""
     if isinstance(instance, list):
         items = schema.items()
         return [
             p
             for i, item in enumerate(instance)
-            for p in (absent_read_only(resource_type, items, item, f"{pointer}/{i}") if items else [])
+            for p in (
+                absent_read_only(resource_type, items, item, f"{pointer}/{i}", running) if items else []
+            )
         ]
     if not isinstance(instance, dict) or schema.is_map():
         return []
@@ -149,8 +158,8 @@ def absent_read_only(resource_type: str, schema: SpecNode, instance: Any, pointe
         if key in instance:
             child = schema.child(key)
             if child is not None:
-                problems += absent_read_only(resource_type, child, instance[key], where)
-        elif _read_only(schema.docs, file, prop) and not _allowed_absent(resource_type, where):
+                problems += absent_read_only(resource_type, child, instance[key], where, running)
+        elif _read_only(schema.docs, file, prop) and not _allowed_absent(resource_type, where, running):
             problems.append(
                 (
                     "response" + where,
@@ -161,8 +170,10 @@ def absent_read_only(resource_type: str, schema: SpecNode, instance: Any, pointe
     return problems
 
 
-def _allowed_absent(resource_type: str, pointer: str) -> bool:
+def _allowed_absent(resource_type: str, pointer: str, running: bool) -> bool:
     generic = "/".join("*" if part.isdigit() else part for part in pointer.split("/"))
+    if running and f"{resource_type}:{generic}" in ABSENT_WHILE_RUNNING:
+        return True
     return f"{resource_type}:{generic}" in ABSENT_BUT_REAL or f"*:{generic}" in ABSENT_BUT_REAL
 
 
@@ -171,7 +182,11 @@ def resource_read_only(op: Operation, ex: Exchange, schema: SpecNode) -> list[Pr
     if resource_type is None or not 200 <= ex.status < 300:
         return []
     body = _body(ex)
-    return absent_read_only(resource_type, schema, body) if isinstance(body, dict) else []
+    if not isinstance(body, dict):
+        return []
+    state = (body.get("properties") or {}).get("provisioningState")
+    running = str(state).lower() not in TERMINAL_STATES
+    return absent_read_only(resource_type, schema, body, running=running)
 
 
 # -- provider metadata ----------------------------------------------------------------------------
