@@ -149,6 +149,13 @@ async def test_storage_account_keys_and_share(emulator: Emulator, cred: AzureCli
             },
         )
         account = await poller.result()
+        # Azure's create: 202 + Location, polled until the account comes back (the SDK's Location path).
+        seen = [
+            (x.method, x.status, "/asyncoperations/" in x.path)
+            for x in emulator.traffic.snapshot()
+            if "acct1" in x.path or "/asyncoperations/" in x.path
+        ]
+        assert seen[0] == ("PUT", 202, False) and seen[-1] == ("GET", 200, True), seen
         assert account.primary_endpoints.file == f"{emulator.file_url}/acct1/"
         assert account.provisioning_state == "Succeeded" and account.large_file_shares_state == "Enabled"
         created_at = account.system_data.created_at
