@@ -17,6 +17,7 @@ Each rule returns ``(where, reason)`` pairs, like the schema checks in :mod:`val
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,9 +119,17 @@ class Existence:
 # -- read-only properties -------------------------------------------------------------------------
 
 
-def _declared(node: SpecNode) -> dict[str, tuple[Path, Any]]:
-    props, _ = node._merged()
-    return props
+@dataclass
+class _Shape:
+    """What the read-only walk needs of one schema node, computed once per node (the walk runs on every
+    answer of every test, so following $ref/allOf again each time would be slow)."""
+
+    is_map: bool
+    items: SpecNode | None
+    declared: dict[str, tuple[bool, SpecNode | None]]  # key → (readOnly, schema of its value)
+
+
+_SHAPES: dict[tuple[Path, int], _Shape] = {}
 
 
 def _read_only(docs: SpecDocuments, file: Path, prop: Any) -> bool:
@@ -133,6 +142,21 @@ def _read_only(docs: SpecDocuments, file: Path, prop: Any) -> bool:
     return False
 
 
+def _shape(node: SpecNode) -> _Shape:
+    key = (node.file, id(node.node))
+    if key not in _SHAPES:
+        props, _ = node._merged()
+        _SHAPES[key] = _Shape(
+            is_map=node.is_map(),
+            items=node.items(),
+            declared={
+                name: (_read_only(node.docs, file, prop), node.child(name))
+                for name, (file, prop) in props.items()
+            },
+        )
+    return _SHAPES[key]
+
+
 TERMINAL_STATES = {"succeeded", "failed", "canceled", "cancelled"}
 
 
@@ -141,8 +165,9 @@ def absent_read_only(
 ) -> list[Problem]:
     """Read-only properties declared at each level of ``instance`` (recursively) but missing from it;
     ``running``: the resource's provisioningState is not terminal yet."""
+    shape = _shape(schema)
     if isinstance(instance, list):
-        items = schema.items()
+        items = shape.items
         return [
             p
             for i, item in enumerate(instance)
@@ -150,16 +175,15 @@ def absent_read_only(
                 absent_read_only(resource_type, items, item, f"{pointer}/{i}", running) if items else []
             )
         ]
-    if not isinstance(instance, dict) or schema.is_map():
+    if not isinstance(instance, dict) or shape.is_map:
         return []
     problems: list[Problem] = []
-    for key, (file, prop) in sorted(_declared(schema).items()):
+    for key, (read_only, child) in sorted(shape.declared.items()):
         where = f"{pointer}/{key}"
         if key in instance:
-            child = schema.child(key)
             if child is not None:
                 problems += absent_read_only(resource_type, child, instance[key], where, running)
-        elif _read_only(schema.docs, file, prop) and not _allowed_absent(resource_type, where, running):
+        elif read_only and not _allowed_absent(resource_type, where, running):
             problems.append(
                 (
                     "response" + where,
