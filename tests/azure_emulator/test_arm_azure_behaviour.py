@@ -74,6 +74,9 @@ def test_workspace_create_answers_201_creating_and_is_polled(emulator: Emulator)
     assert status == 201 and body["properties"]["provisioningState"] == "Creating"
     assert headers["Azure-AsyncOperation"] and headers["Retry-After"].isdigit()
     assert body["properties"]["sku"]["lastSkuUpdate"]
+    capping = body["properties"]["workspaceCapping"]
+    assert capping["dailyQuotaGb"] == -1 and capping["dataIngestionStatus"] == "RespectQuota"
+    assert capping["quotaNextResetTime"].endswith("T00:00:00.0000000Z")
 
 
 def test_resource_group_and_deployment_deletes_are_accepted_and_polled(emulator: Emulator) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import re
 import uuid
 from typing import Any
 
-from tests.azure_emulator.arm.common import ResourceId, iso
+from tests.azure_emulator.arm.common import ResourceId, iso, now
 from tests.azure_emulator.arm.state import ArmState, PutOutcome, TypeHandler
 from tests.azure_emulator.routing import ArmError
 from tests.azure_emulator.storage_registry import get_registry
@@ -236,6 +237,10 @@ class FileShares(TypeHandler):
         return PutOutcome(res, existing is None)
 
 
+def next_midnight() -> dt.datetime:
+    return (now() + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class Workspaces(TypeHandler):
     type_name = "Microsoft.OperationalInsights/workspaces"
 
@@ -258,6 +263,12 @@ class Workspaces(TypeHandler):
         sku["lastSkuUpdate"] = (old.get("sku") or {}).get("lastSkuUpdate") or iso()  # read-only, set by Azure
         props["sku"] = sku
         props.setdefault("retentionInDays", 30)
+        # No daily cap unless one is set; the read-only reset time and ingestion status come with it.
+        capping = dict(props.get("workspaceCapping") or {})
+        capping.setdefault("dailyQuotaGb", -1.0)
+        capping["quotaNextResetTime"] = iso(next_midnight())
+        capping["dataIngestionStatus"] = "RespectQuota"
+        props["workspaceCapping"] = capping
         props.setdefault("features", {"enableLogAccessUsingOnlyResourcePermissions": True})
         props.setdefault("publicNetworkAccessForIngestion", "Enabled")
         props.setdefault("publicNetworkAccessForQuery", "Enabled")
