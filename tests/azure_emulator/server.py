@@ -217,7 +217,7 @@ class Emulator:
             route, params = matched
             resp = await route.handler(RequestContext(self, request, params, body))
         except ArmError as err:
-            resp = err.response() if service != "file" else self._storage_error(err)
+            resp = err.response() if service != "file" else self._storage_error(err, request)
         except Exception:  # a bug in the emulator must show up as a 500, as Azure would, and in the log
             log.exception("emulator handler failed: %s %s", request.method, request.url)
             resp = json_response(
@@ -234,8 +234,12 @@ class Emulator:
             )
         return ArmError(rule.status, rule.code, rule.message, headers=headers)
 
-    def _storage_error(self, err: ArmError) -> web.Response:
-        """Storage data-plane errors are XML with an ``x-ms-error-code`` header."""
+    def _storage_error(self, err: ArmError, request: web.Request) -> web.Response:
+        """Storage data-plane errors are XML with an ``x-ms-error-code`` header; like every storage
+        answer they echo the request's ``x-ms-version`` (also for errors raised before a handler ran:
+        authentication, injected faults)."""
+        from tests.azure_emulator.files.service import DEFAULT_VERSION
+
         xml = (
             '<?xml version="1.0" encoding="utf-8"?><Error><Code>'
             f"{err.code}</Code><Message>{err.message}\nRequestId:{uuid.uuid4()}</Message></Error>"
@@ -243,7 +247,7 @@ class Emulator:
         headers = {
             "x-ms-error-code": err.code,
             "x-ms-request-id": str(uuid.uuid4()),
-            "x-ms-version": "2026-10-06",
+            "x-ms-version": request.headers.get("x-ms-version", DEFAULT_VERSION),
         }
         headers.update(err.headers)
         return web.Response(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
@@ -159,6 +160,13 @@ async def test_storage_account_keys_and_share(emulator: Emulator, cred: AzureCli
             },
         )
         account = await poller.result()
+        # Azure's create: 202 + Location, polled until the account comes back (the SDK's Location path).
+        seen = [
+            (x.method, x.status, "/asyncoperations/" in x.path)
+            for x in emulator.traffic.snapshot()
+            if "acct1" in x.path or "/asyncoperations/" in x.path
+        ]
+        assert seen[0] == ("PUT", 202, False) and seen[-1] == ("GET", 200, True), seen
         assert account.primary_endpoints.file == f"{emulator.file_url}/acct1/"
         assert account.provisioning_state == "Succeeded" and account.large_file_shares_state == "Enabled"
         created_at = account.system_data.created_at
@@ -213,17 +221,24 @@ def test_log_analytics_workspace_and_shared_keys(emulator: Emulator) -> None:
         f"/subscriptions/{SUB}/resourcegroups/rg?api-version=2025-04-01",
         {"location": "eastus"},
     )
-    status, _, ws = raw(
+    status, headers, ws = raw(
         emulator,
         "PUT",
         base + "?api-version=2025-07-01",
         {"location": "eastus", "properties": {"sku": {"name": "PerGB2018"}}},
     )
-    assert (
-        status == 200
-        and ws["properties"]["customerId"]
-        and ws["properties"]["provisioningState"] == "Succeeded"
-    )
+    # A create is long-running, as in Azure: 201 while Creating, with a status URL to poll.
+    assert status == 201 and ws["properties"]["provisioningState"] == "Creating"
+    assert ws["properties"]["customerId"]
+    poll = headers["Azure-AsyncOperation"].removeprefix(emulator.arm_url)
+    for _ in range(100):
+        _, _, op = raw(emulator, "GET", poll)
+        if op["status"] != "InProgress":
+            break
+        time.sleep(0.02)
+    assert op["status"] == "Succeeded"
+    status, _, ws = raw(emulator, "GET", base + "?api-version=2025-07-01")
+    assert status == 200 and ws["properties"]["provisioningState"] == "Succeeded"
     status, _, again = raw(emulator, "PUT", base + "?api-version=2025-07-01", {"location": "eastus"})
     assert status == 200 and again["properties"]["customerId"] == ws["properties"]["customerId"]
     status, _, keys = raw(emulator, "POST", base + "/sharedKeys?api-version=2025-07-01")

@@ -79,12 +79,18 @@ def test_missing_key_is_a_difference(app_create: recordings.Entry, index: SpecIn
     ]
 
 
-def test_key_recorded_as_null_may_be_absent(app_create: recordings.Entry) -> None:
+def test_key_recorded_as_null_must_be_present(app_create: recordings.Entry) -> None:
+    """Azure sends unset fields as null: the emulator must too (null or a value), not leave them out."""
     body = copy.deepcopy(app_create.response_body)
     nulls = [k for k, v in body["properties"]["configuration"].items() if v is None]
     assert nulls, "the recording has null-valued keys (that is what this test relies on)"
     for key in nulls:
         del body["properties"]["configuration"][key]
+    assert same(app_create, body) == [
+        Difference(f"body/properties/configuration/{key}", "sent as null by Azure, missing from the emulator")
+        for key in nulls
+    ]
+    body["properties"]["configuration"].update(dict.fromkeys(nulls, "now-set"))
     assert same(app_create, body) == []
 
 
@@ -137,6 +143,21 @@ def test_status_difference(app_create: recordings.Entry) -> None:
         201, app_create.response_headers, None, 200, app_create.response_headers, None, None
     )
     assert found == [Difference("status", "emulator answers 200, Azure answered 201")]
+
+
+def test_error_code_must_be_azures(azure_reference: Path) -> None:
+    entries = recordings.load(azure_reference, recordings.ENVIRONMENT_STORAGE_CREATE)
+    missing = next(e for e in entries if e.status == 404)
+    assert missing.response_body["error"]["code"] == "ManagedEnvironmentStorageNotFound"
+    generic = {"error": {"code": "ResourceNotFound", "message": "The Resource was not found."}}
+    found = compare_response(404, {}, missing.response_body, 404, {}, generic, None)
+    assert found == [
+        Difference(
+            "body/error/code",
+            "emulator answers 'ResourceNotFound', Azure answered 'ManagedEnvironmentStorageNotFound'",
+        )
+    ]
+    assert compare_response(404, {}, missing.response_body, 404, {}, missing.response_body, None) == []
 
 
 def test_sdk_headers_are_compared() -> None:

@@ -97,6 +97,20 @@ def test_tampered_and_unsigned_requests_are_refused(emulator: Emulator) -> None:
     assert not (registry.share_path(ACCOUNT, "s") / "d").exists()
 
 
+def test_errors_before_the_handler_echo_the_request_version(emulator: Emulator) -> None:
+    """A SharedKey failure is answered before any file handler runs; it still echoes x-ms-version."""
+    get_registry(emulator).ensure_account(ACCOUNT)
+    get_registry(emulator).ensure_share(ACCOUNT, "s")
+    base = f"{emulator.file_url}/{ACCOUNT}"
+    transport = RequestsTransport(connection_verify=str(emulator.ca_path))
+    unsigned = PipelineClient(base_url=base, policies=[], transport=transport)
+    for version in ("2025-05-05", "2026-10-06"):
+        headers = {"x-ms-version": version, "x-ms-date": formatdate(usegmt=True)}
+        resp = unsigned.send_request(HttpRequest("GET", f"{base}/s?restype=share", headers=headers))
+        assert (resp.status_code, resp.headers["x-ms-error-code"]) == (403, "NoAuthenticationInformation")
+        assert resp.headers["x-ms-version"] == version
+
+
 async def test_parallel_range_writes_to_one_file(emulator: Emulator) -> None:
     key = get_registry(emulator).ensure_account(ACCOUNT)[0]
     chunk, count = 64 * 1024, 48

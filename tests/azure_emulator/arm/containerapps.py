@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.azure_emulator.arm.common import ResourceId, arm_route, iso, ok, retry_after
+from tests.azure_emulator.arm.locations import display_location
 from tests.azure_emulator.arm.state import ArmState, PutOutcome, TypeHandler
 from tests.azure_emulator.ingress import AppInfo, AppIngress, AppRuntime, runtime_factory
 from tests.azure_emulator.routing import ArmError, RequestContext
@@ -47,6 +48,39 @@ GPU_USAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "SubscriptionConsumptionT4Gpus": ("Subscription Consumption T 4 GPUs", ("Consumption-GPU-NC8as-T4",)),
     "SubscriptionNCA100Gpus": ("Subscription NCA 100 GPUs", ("NC24-A100", "NC48-A100")),
 }
+
+
+# Optional properties Azure sends as null when they are not set (recorded .NET SDK traffic:
+# ManagedEnviromentStorageTests and ContainerAppCollectionTests CreateOrUpdate).
+ENV_NULLS = (
+    "daprAIInstrumentationKey",
+    "daprAIConnectionString",
+    "vnetConfiguration",
+    "firstPartyConfiguration",
+    "infrastructureResourceGroup",
+)
+ENV_CUSTOM_DOMAIN_NULLS = (
+    "dnsSuffix",
+    "certificateValue",
+    "certificatePassword",
+    "thumbprint",
+    "subjectName",
+    "expirationDate",
+)
+CONFIGURATION_NULLS = ("registries", "dapr", "maxInactiveRevisions", "service")
+INGRESS_NULLS = (
+    "customDomains",
+    "ipSecurityRestrictions",
+    "corsPolicy",
+    "clientCertificateMode",
+    "stickySessions",
+)
+TEMPLATE_NULLS = ("terminationGracePeriodSeconds", "initContainers", "volumes", "serviceBinds")
+
+
+def fill_nulls(obj: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        obj.setdefault(key, None)
 
 
 def is_gpu(profile_type: str) -> bool:
@@ -141,11 +175,16 @@ class ManagedEnvironments(TypeHandler):
     type_name = "Microsoft.App/managedEnvironments"
     async_delete_kind = "managedEnvironmentOperationResults"
 
+    def not_found(self, rid: ResourceId) -> ArmError:
+        # Microsoft.App answers with its own code, worded like ContainerAppNotFound (recorded).
+        return ArmError(404, "ManagedEnvironmentNotFound", f"ManagedEnvironment '{rid.name}' was not found.")
+
     async def put(
         self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
     ) -> PutOutcome:
         res = self.envelope(rid, body, existing)
-        location = str(res.get("location") or "")
+        res["location"] = display_location(str(res.get("location") or ""))  # "eastus" → "East US"
+        location = str(res["location"])
         old = (existing or {}).get("properties", {})
         props: dict[str, Any] = {**old, **(body.get("properties") or {})}
         profiles = props.get("workloadProfiles") or [
@@ -166,8 +205,7 @@ class ManagedEnvironments(TypeHandler):
         logs = dict(props.get("appLogsConfiguration") or {"destination": None})
         la = dict(logs.get("logAnalyticsConfiguration") or {})
         la.pop("sharedKey", None)  # secrets are write-only
-        if la:
-            logs["logAnalyticsConfiguration"] = la
+        logs["logAnalyticsConfiguration"] = la or None  # Azure sends null when not configured
         unique = (
             old.get("defaultDomain")
             or f"{_suffix()}-{_suffix()[:6]}.{_loc_key(location)}.azurecontainerapps.io"
@@ -184,11 +222,14 @@ class ManagedEnvironments(TypeHandler):
                 "daprConfiguration": {"version": "1.13.6"},
                 "eventStreamEndpoint": f"https://{_loc_key(location)}.azurecontainerapps.dev{rid}/eventstream",
                 "customDomainConfiguration": {
-                    "customDomainVerificationId": hashlib.sha256(rid.key.encode()).hexdigest()[:64].upper()
+                    **dict.fromkeys(ENV_CUSTOM_DOMAIN_NULLS),
+                    **(props.get("customDomainConfiguration") or {}),
+                    "customDomainVerificationId": hashlib.sha256(rid.key.encode()).hexdigest()[:64].upper(),
                 },
                 "peerAuthentication": {"mtls": {"enabled": False}},
             }
         )
+        fill_nulls(props, ENV_NULLS)
         res["properties"] = props
         self.arm.store.put(str(rid), res)
 
@@ -206,6 +247,14 @@ class ManagedEnvironments(TypeHandler):
 
 class EnvironmentStorages(TypeHandler):
     type_name = "Microsoft.App/managedEnvironments/storages"
+
+    def not_found(self, rid: ResourceId) -> ArmError:
+        # As recorded (ManagedEnviromentStorageTests): the RP's own code, and no quotes around the name.
+        return ArmError(
+            404,
+            "ManagedEnvironmentStorageNotFound",
+            f"Storage {rid.name} not found under managed environment",
+        )
 
     async def put(
         self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
@@ -267,6 +316,10 @@ class ContainerApps(TypeHandler):
     type_name = "Microsoft.App/containerApps"
     async_delete_kind = "containerappOperationResults"
 
+    def not_found(self, rid: ResourceId) -> ArmError:
+        # As recorded (ContainerAppCollectionTests): GET of a deleted app.
+        return ArmError(404, "ContainerAppNotFound", f"ContainerApp '{rid.name}' was not found.")
+
     def __init__(self, arm: ArmState) -> None:
         super().__init__(arm)
         self.apps: dict[str, AppState] = {}
@@ -288,7 +341,8 @@ class ContainerApps(TypeHandler):
         self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
     ) -> PutOutcome:
         res = self.envelope(rid, body, existing)
-        location = str(res.get("location") or "")
+        res["location"] = display_location(str(res.get("location") or ""))  # "eastus" → "East US"
+        location = str(res["location"])
         old = (existing or {}).get("properties", {})
         given = body.get("properties") or {}
         props: dict[str, Any] = {**old, **given}
@@ -342,8 +396,11 @@ class ContainerApps(TypeHandler):
             ingress.setdefault("exposedPort", 0)
             ingress.setdefault("allowInsecure", False)
             ingress.setdefault("traffic", [{"weight": 100, "latestRevision": True}])
+            fill_nulls(ingress, INGRESS_NULLS)
             config["ingress"] = ingress
+        fill_nulls(config, CONFIGURATION_NULLS)
         template = normalize_template(dict(props.get("template") or {}))
+        fill_nulls(template, TEMPLATE_NULLS)
         scale = dict(template.get("scale") or {})
         scale.setdefault("minReplicas", 0)
         scale.setdefault("maxReplicas", 10)

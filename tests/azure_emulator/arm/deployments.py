@@ -28,6 +28,7 @@ from tests.azure_emulator.arm.common import (
     poll_retry_after,
     retry_after,
 )
+from tests.azure_emulator.arm.resources import accepted_delete
 from tests.azure_emulator.arm.state import ArmState
 from tests.azure_emulator.arm.template_engine import (
     DeploymentScope,
@@ -166,7 +167,8 @@ class Deployment:
         }
         if self.outputs is not None:
             props["outputs"] = self.outputs
-        if self.output_resources:
+        if self.status in ("Succeeded", "Failed", "Canceled"):
+            # Azure sends the list once the deployment ended, empty ([]) when nothing was deployed.
             props["outputResources"] = [{"id": rid} for rid in self.output_resources]
         if self.error is not None:
             props["error"] = self.error
@@ -476,9 +478,11 @@ def register_deployments(arm: ArmState) -> None:
     async def delete(ctx: RequestContext) -> web.StreamResponse:
         p = ctx.params
         dep = deployments.items.pop(deployments.key(p["sub"], p["rg"], p["name"]), None)
-        if dep is not None and dep.task is not None:
+        if dep is None:
+            return web.Response(status=204)  # nothing to delete: ARM's synchronous answer
+        if dep.task is not None:
             dep.task.cancel()
-        return web.Response(status=204)
+        return accepted_delete(ctx, p["sub"])  # 202 + Location, like Azure
 
     ops_short = "/subscriptions/{sub}/resourcegroups/{rg}/deployments/{name}/operations"
     r.add("GET", base, list_deployments)

@@ -9,27 +9,25 @@ from aiohttp import web
 
 from tests.azure_emulator import arm_auth
 from tests.azure_emulator.arm.common import ResourceId, arm_route, ok, poll_retry_after, retry_after
-from tests.azure_emulator.arm.state import ArmState
+from tests.azure_emulator.arm.locations import LOCATIONS
+from tests.azure_emulator.arm.providers import CATALOG, canonical_namespace, provider_body
+from tests.azure_emulator.arm.state import ArmState, Operation
 from tests.azure_emulator.routing import ArmError, RequestContext
 
-LOCATIONS = {
-    "eastus": "East US",
-    "westus3": "West US 3",
-    "swedencentral": "Sweden Central",
-    "australiaeast": "Australia East",
-    "westeurope": "West Europe",
-    "northeurope": "North Europe",
-}
 # ARM's resource group naming rule (1-90 of alphanumerics, underscores, parentheses, hyphens, periods;
 # not ending in a period).
 _RG_NAME = re.compile(r"^[-\w._()]{1,90}$")
 
-PROVIDERS = {
-    "Microsoft.App": ["managedEnvironments", "containerApps", "locations", "operations"],
-    "Microsoft.Storage": ["storageAccounts", "locations", "operations"],
-    "Microsoft.OperationalInsights": ["workspaces", "operations"],
-    "Microsoft.Resources": ["deployments", "resourceGroups", "subscriptions"],
-}
+
+def accepted_delete(ctx: RequestContext, sub: str) -> web.Response:
+    """202 + Location ``/subscriptions/{s}/operationresults/{id}`` (ARM's answer to a resource group
+    or deployment delete); the operation finishes after one step."""
+    arm = ctx.emulator.services["arm"]
+    assert isinstance(arm, ArmState)
+    op = arm.new_operation()
+    arm.finish_later(op)
+    url = f"{arm.emulator.arm_url}/subscriptions/{sub}/operationresults/{op.id}?api-version={ctx.api_version}"
+    return ok(None, status=202, headers={"Location": url, "Retry-After": retry_after(arm.emulator)})
 
 
 def register_resources(arm: ArmState) -> None:
@@ -171,65 +169,71 @@ def register_resources(arm: ArmState) -> None:
             if arm.store.get(res["id"]) is not None:
                 await arm.delete(ResourceId.parse(res["id"]))
         arm.resource_groups.pop((sub.lower(), group["name"].lower()), None)
-        # Deleted synchronously: 200 is one of the spec's answers and ends the SDK poller at once.
-        return ok(None, status=200)
+        # Azure answers 202 + Location and deletes in the background; here the group is gone at once and
+        # the operation reports done after a step.
+        return accepted_delete(ctx, sub)
 
     # -- providers --------------------------------------------------------------------
-    def provider_body(sub: str, ns: str) -> dict[str, Any]:
-        canon = next((p for p in PROVIDERS if p.lower() == ns.lower()), None)
+    def provider(sub: str, ns: str) -> dict[str, Any]:
+        canon = canonical_namespace(ns)
         if canon is None:
             raise ArmError(
                 404,
                 "InvalidResourceNamespace",
                 f"The resource namespace '{ns}' is invalid.",
             )
-        return {
-            "id": f"/subscriptions/{sub}/providers/{canon}",
-            "namespace": canon,
-            "registrationState": "Registered",
-            "registrationPolicy": "RegistrationRequired",
-            "resourceTypes": [
-                {"resourceType": t, "locations": list(LOCATIONS.values()), "apiVersions": []}
-                for t in PROVIDERS[canon]
-            ],
-        }
+        return provider_body(sub, canon)
 
     @arm_route()
     async def get_provider(ctx: RequestContext) -> web.StreamResponse:
         sub = arm.subscription(ctx.params["sub"])["subscriptionId"]
-        return ok(provider_body(sub, ctx.params["ns"]))
+        return ok(provider(sub, ctx.params["ns"]))
 
     @arm_route()
     async def list_providers(ctx: RequestContext) -> web.StreamResponse:
         sub = arm.subscription(ctx.params["sub"])["subscriptionId"]
-        return ok({"value": [provider_body(sub, ns) for ns in PROVIDERS]})
+        return ok({"value": [provider_body(sub, ns) for ns in CATALOG]})
+
+    def location_poll(ctx: RequestContext, op: Operation, final: dict[str, Any] | None) -> web.Response:
+        """ARM's Location polling: 202 (Location, Retry-After) while running, then the final answer:
+        200 with ``final`` (a create's resource), or 204 when there is none (a delete)."""
+        if op.status == "InProgress":
+            return ok(
+                None,
+                status=202,
+                # Whole seconds, as Azure sends on Location polls.
+                headers={
+                    "Location": str(ctx.request.url),
+                    "Retry-After": str(max(1, emu.settings.retry_after)),
+                },
+            )
+        if op.error:
+            raise ArmError(400, op.error["code"], op.error["message"], details=op.error.get("details"))
+        return ok(final, status=200) if final is not None else ok(None, status=204)
+
+    @arm_route()
+    async def operation_result(ctx: RequestContext) -> web.StreamResponse:
+        """``/subscriptions/{s}/operationresults/{id}``: the Location of a resource group or deployment delete."""
+        op = arm.operations.get(ctx.params["op"])
+        if op is None:
+            raise ArmError(404, "OperationNotFound", f"Operation '{ctx.params['op']}' was not found.")
+        return location_poll(ctx, op, None)
 
     @arm_route()
     async def operation_status(ctx: RequestContext) -> web.StreamResponse:
         op = arm.operations.get(ctx.params["op"])
         if op is None:
             raise ArmError(404, "OperationNotFound", f"Operation '{ctx.params['op']}' was not found.")
-        if ctx.params["kind"].lower().endswith("operationresults"):  # a Location URL: 202 → 204
-            if op.status == "InProgress":
-                return ok(
-                    None,
-                    status=202,
-                    # Whole seconds, as Azure sends on Location polls (deletes only, so the wait is rare).
-                    headers={
-                        "Location": str(ctx.request.url),
-                        "Retry-After": str(max(1, emu.settings.retry_after)),
-                    },
-                )
-            if op.error:
-                raise ArmError(400, op.error["code"], op.error["message"], details=op.error.get("details"))
-            result = arm.get(op.result_id) if op.result_id else None
-            if result is not None:
-                return ok(result)
-            return ok(None, status=204)
+        kind = ctx.params["kind"].lower()
+        if kind.endswith("operationresults"):  # a Location URL: 202 → 204, or 200 with a PATCH's result
+            return location_poll(ctx, op, arm.get(op.result_id) if op.result_id else None)
+        if kind == "asyncoperations":  # storage's create Location URL: 202 → 200 with the resource
+            return location_poll(ctx, op, arm.get(op.resource_id) if op.resource_id else None)
         headers = {"Retry-After": poll_retry_after(emu)} if op.status == "InProgress" else {}
         return ok(op.status_body(ctx.request.path), headers=headers)
 
     r.add("GET", "/subscriptions/{sub}/providers/{ns}/locations/{loc}/{kind}/{op}", operation_status)
+    r.add("GET", "/subscriptions/{sub}/operationresults/{op}", operation_result)
     r.add("GET", "/subscriptions", list_subs)
     r.add("GET", "/tenants", list_tenants)
     r.add("GET", "/metadata/endpoints", metadata_endpoints)

@@ -130,6 +130,11 @@ class TypeHandler:
         canon = ResourceId(rid.subscription, self.arm.rg_name(rid), ns, tuple(types), rid.names)
         return str(canon)
 
+    def not_found(self, rid: ResourceId) -> ArmError:
+        """The 404 for a missing resource of this type: Resource Manager's generic one unless the
+        resource provider answers with its own code (as Microsoft.App and Microsoft.Storage shares do)."""
+        return not_found(rid)
+
     def implicit_resource(self, rid: ResourceId) -> dict[str, Any] | None:
         """A resource that exists without a PUT (e.g. storage ``fileServices/default``), else None."""
         return None
@@ -235,7 +240,10 @@ class ArmState:
         self.resource_group(rid.subscription, rid.resource_group)
         stored = self.lookup(rid)
         if stored is None:
-            raise not_found(rid)
+            missing = rid  # the outermost missing resource is the one reported, as the RP does
+            while missing.parent is not None and self.lookup(missing.parent) is None:
+                missing = missing.parent
+            raise self.handler_for(missing).not_found(missing)
         return stored
 
     async def apply_put(self, resource_id: str, body: dict[str, Any], api_version: str) -> PutOutcome:

@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import re
 import uuid
 from typing import Any
 
-from tests.azure_emulator.arm.common import ResourceId, iso
+from tests.azure_emulator.arm.common import ResourceId, iso, now
 from tests.azure_emulator.arm.state import ArmState, PutOutcome, TypeHandler
 from tests.azure_emulator.routing import ArmError
 from tests.azure_emulator.storage_registry import get_registry
 
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 _SHARE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+
+
+ENCRYPTED_SERVICES = ("blob", "file")
+
+
+def complete_encryption(requested: Any, previous: Any) -> dict[str, Any]:
+    """Encryption as Azure returns it: ``blob`` and ``file`` services always present with ``enabled``,
+    ``keyType`` and ``lastEnabledTime`` (kept from the previous answer), ``keySource`` defaulted."""
+    given: dict[str, Any] = dict(requested or {})
+    before = (previous or {}).get("services") or {}
+    services = dict(given.get("services") or {})
+    for name in ENCRYPTED_SERVICES:
+        svc = dict(services.get(name) or {})
+        svc.setdefault("keyType", "Account")
+        svc["enabled"] = True  # Azure encrypts every service; the flag cannot be turned off
+        svc["lastEnabledTime"] = (before.get(name) or {}).get("lastEnabledTime") or iso()
+        services[name] = svc
+    given["services"] = services
+    given.setdefault("keySource", "Microsoft.Storage")
+    return given
 
 
 class StorageAccounts(TypeHandler):
@@ -50,7 +71,8 @@ class StorageAccounts(TypeHandler):
         loc = str(res.get("location", ""))
         props.update(
             {
-                "provisioningState": "Succeeded",
+                # A create is accepted (202) and runs until the operation finishes; an update is synchronous.
+                "provisioningState": "Creating" if existing is None else "Succeeded",
                 "creationTime": old.get("creationTime", iso()),
                 "primaryLocation": loc,
                 "statusOfPrimary": "available",
@@ -74,21 +96,29 @@ class StorageAccounts(TypeHandler):
             "networkAcls",
             {"bypass": "AzureServices", "virtualNetworkRules": [], "ipRules": [], "defaultAction": "Allow"},
         )
-        props.setdefault(
-            "encryption",
-            {
-                "services": {
-                    "file": {"keyType": "Account", "enabled": True, "lastEnabledTime": iso()},
-                    "blob": {"keyType": "Account", "enabled": True, "lastEnabledTime": iso()},
-                },
-                "keySource": "Microsoft.Storage",
-            },
-        )
+        props["encryption"] = complete_encryption(props.get("encryption"), old.get("encryption"))
+        props.setdefault("privateEndpointConnections", [])
         res["properties"] = props
         get_registry(self.arm.emulator).ensure_account(name)
         self.arm.store.put(str(rid), res)
-        # Azure may also answer 202 + Location; 200 with the account is the spec's synchronous answer.
-        return PutOutcome(res, existing is None, status=200)
+        if existing is not None:
+            return PutOutcome(res, False, status=200)
+        # Azure answers a create with 202 + Location (.../locations/{loc}/asyncoperations/{id}); polling
+        # it answers 202 until the account is provisioned, then 200 with the account.
+        op = self.arm.new_operation(str(rid))
+        self.arm.finish_later(op, then=lambda: self._provisioned(rid))
+        url = (
+            f"{self.arm.emulator.arm_url}/subscriptions/{rid.subscription}/providers/{rid.namespace}"
+            f"/locations/{loc.replace(' ', '').lower()}/asyncoperations/{op.id}"
+            f"?monitor=true&api-version={api_version}"
+        )
+        return PutOutcome(res, True, operation=op, status=202, headers={"Location": url})
+
+    def _provisioned(self, rid: ResourceId) -> None:
+        current = self.arm.store.get(str(rid))
+        if current is not None:
+            current["properties"]["provisioningState"] = "Succeeded"
+            self.arm.store.put(str(rid), current)
 
     def _check_global_name(self, rid: ResourceId) -> None:
         """Storage account names are globally unique across subscriptions and resource groups."""
@@ -162,6 +192,10 @@ class FileServices(TypeHandler):
 class FileShares(TypeHandler):
     type_name = "Microsoft.Storage/storageAccounts/fileServices/shares"
 
+    def not_found(self, rid: ResourceId) -> ArmError:
+        # The storage RP passes the file service's own error through.
+        return ArmError(404, "ShareNotFound", "The specified share does not exist.")
+
     async def put(
         self, rid: ResourceId, body: dict[str, Any], api_version: str, existing: dict[str, Any] | None
     ) -> PutOutcome:
@@ -203,6 +237,10 @@ class FileShares(TypeHandler):
         return PutOutcome(res, existing is None)
 
 
+def next_midnight() -> dt.datetime:
+    return (now() + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class Workspaces(TypeHandler):
     type_name = "Microsoft.OperationalInsights/workspaces"
 
@@ -214,21 +252,41 @@ class Workspaces(TypeHandler):
         props = {**old, **(body.get("properties") or {})}
         props.update(
             {
-                "provisioningState": "Succeeded",
+                # A create answers 201 while Creating and is polled; an update is synchronous.
+                "provisioningState": "Creating" if existing is None else "Succeeded",
                 "customerId": old.get("customerId", str(uuid.uuid4())),
                 "createdDate": old.get("createdDate", iso()),
                 "modifiedDate": iso(),
             }
         )
-        props.setdefault("sku", {"name": "PerGB2018"})
+        sku = dict(props.get("sku") or {"name": "PerGB2018"})
+        sku["lastSkuUpdate"] = (old.get("sku") or {}).get("lastSkuUpdate") or iso()  # read-only, set by Azure
+        props["sku"] = sku
         props.setdefault("retentionInDays", 30)
+        # No daily cap unless one is set; the read-only reset time and ingestion status come with it.
+        capping = dict(props.get("workspaceCapping") or {})
+        capping.setdefault("dailyQuotaGb", -1.0)
+        capping["quotaNextResetTime"] = iso(next_midnight())
+        capping["dataIngestionStatus"] = "RespectQuota"
+        props["workspaceCapping"] = capping
         props.setdefault("features", {"enableLogAccessUsingOnlyResourcePermissions": True})
         props.setdefault("publicNetworkAccessForIngestion", "Enabled")
         props.setdefault("publicNetworkAccessForQuery", "Enabled")
         res["properties"] = props
         self.arm.store.put(str(rid), res)
-        # 200 for create and update: the spec's synchronous answer (201/202 would need a poll URL).
-        return PutOutcome(res, existing is None, status=200)
+        if existing is not None:
+            return PutOutcome(res, False, status=200)
+
+        def provisioned() -> None:
+            current = self.arm.store.get(str(rid))
+            if current is not None:
+                current["properties"]["provisioningState"] = "Succeeded"
+                self.arm.store.put(str(rid), current)
+
+        op, url = self.start_operation(
+            rid, str(res.get("location", "")), api_version, "operationStatuses", then=provisioned
+        )
+        return PutOutcome(res, True, operation=op, async_url=url, status=201)
 
     def action(
         self, rid: ResourceId, action: str, body: dict[str, Any] | None, api_version: str

@@ -1,12 +1,13 @@
 """Compare an emulator response with a recorded Azure response by structure, not values.
 
-- Status codes must be equal.
+- Status codes must be equal, and so must an error's ``error.code`` (a value callers branch on).
 - Headers the SDKs read: a recorded one must be present; a polling header (Azure-AsyncOperation,
   Location) the recording lacks must be absent too, since it changes how the SDK polls; the
   Content-Type media types must agree and Retry-After must be an integer of seconds in both.
 - Bodies: same JSON type at every JSON pointer (int and float are both "number"). A key of the
-  recording missing from the emulator is a difference (unless recorded as null: the SDKs read null
-  and absent alike, and a key only some recorded array items have is optional). A key the recording lacks is a difference unless the spec declares it there.
+  recording missing from the emulator is a difference, also one Azure sent as null (Azure's answers
+  carry their unset fields as null; a key only some recorded array items have is optional). A key the
+  recording lacks is a difference unless the spec declares it there.
   Where the spec says an object is a map (``additionalProperties`` without ``properties``: tags,
   deployment outputs and parameters), its keys are data, so only value types are compared.
 """
@@ -127,7 +128,7 @@ def _merge_items(items: list[Any]) -> tuple[Any, frozenset[str]]:
         for key, value in obj.items():
             if merged.get(key) is None:
                 merged[key] = value
-    optional = frozenset(k for k in merged if any(obj.get(k) is None for obj in objects))
+    optional = frozenset(k for k in merged if any(k not in obj for obj in objects))
     return merged, optional
 
 
@@ -162,8 +163,9 @@ def compare_bodies(
     out = []
     for key, value in recorded.items():
         if key not in actual:
-            if value is not None and key not in optional:
-                out.append(Difference(f"{where}/{key}", "in the recording, missing from the emulator"))
+            if key not in optional:
+                what = "sent as null by Azure" if value is None else "in the recording"
+                out.append(Difference(f"{where}/{key}", f"{what}, missing from the emulator"))
             continue
         out += compare_bodies(value, actual[key], spec.child(key) if spec else None, f"{where}/{key}")
     for key in actual:
@@ -188,4 +190,19 @@ def compare_response(
         out.append(Difference("status", f"emulator answers {status}, Azure answered {recorded_status}"))
     out += compare_headers(recorded_headers, headers)
     out += compare_bodies(recorded_body, body, spec)
+    out += compare_error_codes(recorded_body, body)
     return out
+
+
+def _error_code(body: Any) -> Any:
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
+def compare_error_codes(recorded: Any, actual: Any) -> list[Difference]:
+    """An error's code is a value SDKs and callers branch on (``ContainerAppNotFound``,
+    ``ManagedEnvironmentStorageNotFound``): unlike other values, it must be Azure's."""
+    rec, act = _error_code(recorded), _error_code(actual)
+    if rec is None or rec == act:
+        return []
+    return [Difference("body/error/code", f"emulator answers {act!r}, Azure answered {rec!r}")]

@@ -28,9 +28,11 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
+from tests.azure_emulator.fidelity import rules
 from tests.azure_emulator.fidelity.allowlist import UNDECLARED_BUT_REAL, allowed_route
 from tests.azure_emulator.fidelity.schema import FORMATS, ArmValidator, SchemaConverter
 from tests.azure_emulator.fidelity.specs import Operation, Parameter, SpecIndex, arm_index
+from tests.azure_emulator.fidelity.structure import SpecNode
 from tests.azure_emulator.traffic import Exchange
 
 POLLING_HEADERS = ("Azure-AsyncOperation", "Location")
@@ -108,13 +110,16 @@ class TrafficValidator:
     # -- entry points -----------------------------------------------------------
     def validate_all(self, exchanges: list[Exchange]) -> list[Mismatch]:
         found: list[Mismatch] = []
+        existence = rules.Existence()
         for exchange in exchanges:
             if exchange.service != "arm" or exchange.path.lower().startswith("/_emulator"):
                 continue
-            found.extend(self.validate(exchange))
+            found.extend(self.validate(exchange, existed=existence.existed(exchange)))
+            existence.record(exchange)
         return found
 
-    def validate(self, ex: Exchange) -> list[Mismatch]:
+    def validate(self, ex: Exchange, *, existed: bool | None = None) -> list[Mismatch]:
+        """``existed``: whether earlier traffic showed the PUT/DELETE target to exist (None: unknown)."""
         label = f"{ex.method} {ex.path}?api-version={ex.query.get('api-version', '<none>')} → {ex.status}"
         op = self.index.find(ex.method, ex.path, ex.query)
         # Generic by-id templates (/{resourceId}) match async-operation URLs too; the RPC's contract is the precise one.
@@ -124,6 +129,8 @@ class TrafficValidator:
         if 200 <= ex.status < 300:
             out += [Mismatch(op.operation_id, label, where, why) for where, why in self._request(op, ex)]
         out += [Mismatch(op.operation_id, label, where, why) for where, why in self._response(op, ex)]
+        behaviour = rules.synchronous_lro(op, ex, existed) + rules.provider_metadata(op, ex)
+        out += [Mismatch(op.operation_id, label, where, why) for where, why in behaviour]
         return out
 
     # -- no spec operation ------------------------------------------------------
@@ -247,7 +254,7 @@ class TrafficValidator:
         else:
             declared = ", ".join(sorted(responses))
             return [("response status", f"{ex.status} is not declared by the spec (declared: {declared})")]
-        _, response = self.index.docs.deref(op.file, responses[key])
+        response_file, response = self.index.docs.deref(op.file, responses[key])
         problems = self._response_headers(op, ex, response)
         if op.method == "HEAD":
             return problems  # HEAD responses carry no body, whatever the schema says
@@ -257,6 +264,8 @@ class TrafficValidator:
         if schema is not None:
             validator = self._validator(op, "response", key, schema, op.file)
             problems += self._check_body(validator, ex.response_body, "response")
+            node = SpecNode(self.index.docs, response_file, schema)
+            problems += rules.resource_read_only(op, ex, node)
         return problems
 
     def _response_headers(
