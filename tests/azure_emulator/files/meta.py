@@ -82,6 +82,7 @@ class Entry:
     modified: int  # drives ETag and Last-Modified
     metadata: dict[str, str] = field(default_factory=dict)
     content: ContentSettings = field(default_factory=ContentSettings)
+    lease_id: str | None = None  # an infinite file lease (see files/leases.py)
 
     @property
     def attributes(self) -> str:
