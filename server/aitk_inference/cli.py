@@ -181,6 +181,11 @@ def make_parser() -> argparse.ArgumentParser:
     dep.add_argument(
         "--timeout", type=float, default=900.0, help="seconds to wait for the app to answer (default 900)"
     )
+    dep.add_argument(
+        "--take-over",
+        action="store_true",
+        help="replace files on the share at project paths that this tool did not write (else deploy stops and lists them)",
+    )
     sub.add_parser(
         "status", parents=[common], help="show the app, its revisions and whether the endpoint answers"
     )
@@ -217,6 +222,7 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
                 resource_group=getattr(args, "resource_group", None),
                 location=getattr(args, "location", None),
                 readiness_timeout=getattr(args, "timeout", None),
+                take_over=bool(getattr(args, "take_over", False)),  # the CLI never asks: the flag decides
             )
         )
     finally:

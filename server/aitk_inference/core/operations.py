@@ -41,6 +41,8 @@ class OperationInput:
     resource_group: str | None = None
     location: str | None = None
     readiness_timeout: float | None = None
+    # Deploy: replace files on the share that this tool did not write. None: ask the prompter.
+    take_over: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,14 @@ async def _deploy(inp: OperationInput) -> Outcome:
     if inp.readiness_timeout is not None:
         options["readiness_timeout"] = inp.readiness_timeout
     result = await deploy(
-        inp.project, inp.credential, cloud=inp.cloud, progress=inp.progress, cancel=inp.cancel, **options
+        inp.project,
+        inp.credential,
+        cloud=inp.cloud,
+        progress=inp.progress,
+        cancel=inp.cancel,
+        prompter=inp.prompter,
+        take_over=inp.take_over,
+        **options,
     )
     restarted = ", ".join(result.revisions_restarted) or "none"
     return Outcome(

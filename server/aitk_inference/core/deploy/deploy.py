@@ -15,7 +15,7 @@ from aitk_inference.core.deploy.readiness import wait_until_ready
 from aitk_inference.core.deploy.revisions import restart_active_revisions
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.progress_scale import ScaledProgress
-from aitk_inference.core.reporting import CancellationToken, Progress
+from aitk_inference.core.reporting import CancellationToken, Progress, Prompter
 from aitk_inference.core.sync.share import ShareTarget
 from aitk_inference.core.sync.sync_project import sync_project
 
@@ -76,8 +76,13 @@ async def deploy(
     readiness_timeout: float = 900.0,
     poll_seconds: float = 3.0,
     health_path: str = "/health",
+    prompter: Prompter | None = None,
+    take_over: bool | None = None,
 ) -> DeployResult:
-    """Raises :class:`~aitk_inference.core.errors.AitkError` (or ``OperationCancelled``)."""
+    """Raises :class:`~aitk_inference.core.errors.AitkError` (or ``OperationCancelled``).
+
+    Files on the share at project paths that this tool did not write are replaced only when
+    ``take_over`` is True, or, when it is None, when ``prompter`` confirms."""
     paths = check_project(project)
     target = require_deploy_target(paths)
     progress.log(
@@ -89,7 +94,23 @@ async def deploy(
     progress.report("Finding the file share", 0)
     share = await share_target(credential, cloud, target)
     cancel.raise_if_cancelled()
-    synced = await sync_project(paths.root, share, progress=ScaledProgress(progress, *_SYNC), cancel=cancel)
+
+    async def confirm_take_over(foreign: list[str]) -> bool:
+        if take_over is not None or prompter is None:
+            return bool(take_over)
+        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        return await prompter.confirm(
+            f"The file share already holds {len(foreign)} file(s) at paths of the project that were not "
+            f"written by this tool: {shown}. Replace them with the project's files?"
+        )
+
+    synced = await sync_project(
+        paths.root,
+        share,
+        progress=ScaledProgress(progress, *_SYNC),
+        cancel=cancel,
+        take_over=confirm_take_over,
+    )
     progress.log(
         f"Sync done: {synced.files_uploaded} file(s) uploaded ({synced.bytes_uploaded} bytes), "
         f"{synced.files_deleted} removed, {synced.files_unchanged} unchanged.",

@@ -261,11 +261,14 @@ def plan_sync(
             plan.kept_edited.append(path)
         else:
             plan.delete.append(path)
-    for path in sorted(manifest.pending):
+    for path, before in sorted(manifest.pending.items()):
         if path in local_paths or path in owned:
             continue
-        if on_share(path) is not None:
-            plan.kept_pending.append(path)
+        found = on_share(path)
+        if found is None or (before is not None and found[1].etag == before):
+            plan.forget.append(path)  # absent, or still the file we found there: never ours
+        else:
+            plan.kept_pending.append(path)  # maybe ours, but with no ETag of ours: never deleted
 
     plan.stale_temps = sorted(
         f"{d}/{name}" if d else name

@@ -74,6 +74,13 @@ def _ignored(levels: list[_Level], rel: str, is_dir: bool) -> bool:
     return False
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:  # a link loop: reported (and skipped) with the files
+        return False
+
+
 def _is_venv(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
 
@@ -161,7 +168,7 @@ def _walk_dirs(
     levels = [*parent_levels, level] if level else parent_levels
     yield rel_dir, folder, levels
     try:
-        subdirs = sorted(e.name for e in os.scandir(folder) if e.is_dir(follow_symlinks=True))
+        subdirs = sorted(e.name for e in os.scandir(folder) if _is_dir(e))
     except OSError as err:
         raise ConfigError(f"Cannot list {folder}: {err.strerror}.") from err
     for name in subdirs:
