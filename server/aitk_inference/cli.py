@@ -186,6 +186,13 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace files on the share at project paths that this tool did not write (else deploy stops and lists them)",
     )
+    dep.add_argument(
+        "--lock-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for another deploy to the same file share to finish (default 120)",
+    )
     sub.add_parser(
         "status", parents=[common], help="show the app, its revisions and whether the endpoint answers"
     )
@@ -223,6 +230,7 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
                 location=getattr(args, "location", None),
                 readiness_timeout=getattr(args, "timeout", None),
                 take_over=bool(getattr(args, "take_over", False)),  # the CLI never asks: the flag decides
+                lock_wait=getattr(args, "lock_wait", None),
             )
         )
     finally:

@@ -43,6 +43,7 @@ class OperationInput:
     readiness_timeout: float | None = None
     # Deploy: replace files on the share that this tool did not write. None: ask the prompter.
     take_over: bool | None = None
+    lock_wait: float | None = None  # deploy: seconds to wait for another deploy to the same share
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ async def _deploy(inp: OperationInput) -> Outcome:
     options: dict[str, Any] = {}
     if inp.readiness_timeout is not None:
         options["readiness_timeout"] = inp.readiness_timeout
+    if inp.lock_wait is not None:
+        options["lock_wait"] = inp.lock_wait
     result = await deploy(
         inp.project,
         inp.credential,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from azure.core.credentials_async import AsyncTokenCredential
@@ -17,6 +17,7 @@ from aitk_inference.core.errors import AitkError
 from aitk_inference.core.progress_scale import ScaledProgress
 from aitk_inference.core.reporting import CancellationToken, Progress, Prompter
 from aitk_inference.core.sync.share import ShareTarget
+from aitk_inference.core.sync.share_lock import DEFAULT_LOCK_TIMING
 from aitk_inference.core.sync.sync_project import sync_project
 
 # Slices of the overall progress bar.
@@ -78,6 +79,7 @@ async def deploy(
     health_path: str = "/health",
     prompter: Prompter | None = None,
     take_over: bool | None = None,
+    lock_wait: float | None = None,
 ) -> DeployResult:
     """Raises :class:`~aitk_inference.core.errors.AitkError` (or ``OperationCancelled``).
 
@@ -110,6 +112,9 @@ async def deploy(
         progress=ScaledProgress(progress, *_SYNC),
         cancel=cancel,
         take_over=confirm_take_over,
+        lock_timing=replace(DEFAULT_LOCK_TIMING, wait=lock_wait)
+        if lock_wait is not None
+        else DEFAULT_LOCK_TIMING,
     )
     progress.log(
         f"Sync done: {synced.files_uploaded} file(s) uploaded ({synced.bytes_uploaded} bytes), "
