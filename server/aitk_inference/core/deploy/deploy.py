@@ -12,7 +12,8 @@ from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.config import DeployTarget, check_project, require_deploy_target
 from aitk_inference.core.deploy.readiness import wait_until_ready
-from aitk_inference.core.deploy.revisions import restart_active_revisions
+from aitk_inference.core.deploy.replicas import list_replicas
+from aitk_inference.core.deploy.revisions import active_revisions, restart_active_revisions
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.progress_scale import ScaledProgress
 from aitk_inference.core.reporting import CancellationToken, Progress, Prompter
@@ -124,8 +125,14 @@ async def deploy(
     cancel.raise_if_cancelled()
 
     async with container_apps_client(credential, target.subscription_id, cloud) as client:
-        # 2. Restart, so the replicas load what was just uploaded.
+        # 2. Restart, so the replicas load what was just uploaded. The replicas running now keep
+        #    serving until their replacements are ready: remember them, to wait for new ones.
         progress.report(f"Restarting {target.app_name}", _RESTART)
+        before: dict[str, set[str]] = {}
+        for revision in await active_revisions(client, target.resource_group, target.app_name):
+            name = str(revision.name)
+            replicas = await list_replicas(client, target.resource_group, target.app_name, name)
+            before[name] = {r.name for r in replicas}
         restarted = await restart_active_revisions(
             client, target.resource_group, target.app_name, progress=progress
         )
@@ -144,6 +151,7 @@ async def deploy(
             cancel=cancel,
             poll_seconds=poll_seconds,
             health_path=health_path,
+            replicas_before=before,
         )
     progress.report("Deployment done", 100)
     return DeployResult(
