@@ -152,7 +152,7 @@ async def test_environment_storage_and_app_lifecycle(emulator: Emulator, aca: Co
     assert after.running_state == "Running"
     assert (await http_get(emulator, fqdn))[0] == 200  # the old replica answers
     both = (await aca.container_apps_revision_replicas.list_replicas(RG, "app", rev)).value
-    assert [r.name for r in both][0] == old.name and len(both) == 2
+    assert len(both) == 2 and both[0].name == old.name
     new = both[1]
     assert new.name != old.name and new.created_time >= old.created_time
     assert new.running_state == "NotRunning" and not new.containers[0].ready
