@@ -259,6 +259,35 @@ async def test_a_lock_left_by_a_crashed_deploy_expires(
         assert (await client.get_file_properties()).lease.state == "available"  # released at the end
 
 
+async def test_a_deploy_whose_lock_was_broken_stops_before_writing_more(
+    tmp_path: Path, emulator: Emulator, target: ShareTarget
+) -> None:
+    project = tmp_path / "proj"
+    write(project, {"a.txt": "a", "b.txt": "b"})
+    emulator.faults.add(
+        kind="delay", service="file", method="PUT", query="comp=range", path="b.txt", delay_seconds=1.0
+    )
+    timing = LockTiming(wait=5.0, stale_after=60.0, heartbeat=0.2, poll=0.1)
+    running = asyncio.create_task(sync(project, target, lock_timing=timing, concurrency=1))
+    async with file_client(emulator, target, LOCK_PATH) as client:
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if (share_dir(emulator) / "a.txt").is_file():  # a.txt is up: the lock is held
+                break
+        await ShareLeaseClient(client).break_lease()  # another deploy judged it stale and took over
+    with pytest.raises(AitkError) as lost:
+        await running
+    assert lost.value.message == (
+        "Another deploy took over file share 'share' (its lease on the share was broken); this deploy "
+        "stopped so that the two never write at once."
+    )
+    assert lost.value.hint == "Deploy again once the other deploy is done."
+    files = share_files(emulator)
+    assert "b.txt" not in files
+    # Nothing written after the lock was lost: the manifest is still the one recorded before uploading.
+    assert json.loads(files[MANIFEST_PATH])["files"] == {}
+
+
 async def test_two_syncs_at_once_never_interleave(
     tmp_path: Path, emulator: Emulator, target: ShareTarget
 ) -> None:

@@ -203,3 +203,22 @@ def test_next_manifest_keeps_old_entries_for_unfinished_uploads() -> None:
     final = next_manifest(old, plan, hashes, sizes, {"a": '"0x7"', "b": '"0x8"', "c": '"0x9"'}, ["gone"])
     assert set(final.files) == {"a", "b", "c"} and final.pending == {}
     assert final.files["c"].etag == '"0x9"'
+
+
+def test_local_read_errors_name_the_file() -> None:
+    import errno
+
+    from aitk_inference.core.sync.local_errors import LocalFileVanished, local_read_error
+
+    gone = local_read_error("a/b.bin", FileNotFoundError(errno.ENOENT, "No such file or directory"))
+    assert (
+        isinstance(gone, LocalFileVanished)
+        and gone.message == "Skipping a/b.bin: it was deleted during the deploy."
+    )
+    denied = local_read_error("a/b.bin", PermissionError(errno.EACCES, "Permission denied"))
+    assert (denied.message, denied.hint) == (
+        "Cannot read a/b.bin: Permission denied.",
+        "Fix it, or list it in .aitkignore to leave it out of the deployment.",
+    )
+    loop = local_read_error("a/b.bin", OSError(errno.ELOOP, "Too many levels of symbolic links"))
+    assert loop.message == "Cannot read a/b.bin: it is part of a symbolic link loop."

@@ -200,7 +200,12 @@ class _SyncRun:
                 await self._write_manifest(recorded)
             await self._upload_all(plan.upload, hashes)
         except BaseException as err:
-            if not isinstance(err, asyncio.CancelledError) and (self.done or self.deleted):
+            # Record what did complete, unless another deploy holds the share now.
+            if (
+                not isinstance(err, asyncio.CancelledError)
+                and (self.done or self.deleted)
+                and not self.lock.lost
+            ):
                 partial = next_manifest(manifest, plan, hashes, self.sizes, self.done, self.deleted)
                 with contextlib.suppress(Exception):
                     await self._write_manifest(partial)
