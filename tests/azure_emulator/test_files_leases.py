@@ -103,3 +103,18 @@ def test_names_over_azure_limits_are_refused_with_azures_code(emulator: Emulator
     with pytest.raises(HttpResponseError) as path:
         share.get_file_client(folders + "/" + "f" * 40).upload_file(b"x")  # type: ignore[attr-defined]
     assert _error(path)[:2] == (400, "OutOfRangeInput")
+
+
+def test_a_write_through_the_mount_gives_the_file_a_new_etag(emulator: Emulator) -> None:
+    """As a replica writing over SMB changes the file's ETag and Last-Modified on Azure."""
+    share = _share(emulator, "smb")
+    file = share.get_file_client("conf.json")  # type: ignore[attr-defined]
+    file.upload_file(b'{"a": 1}')
+    before = file.get_file_properties()
+    assert file.get_file_properties().etag == before.etag  # reading changes nothing
+    disk = get_registry(emulator).share_path(ACCOUNT, "smb") / "conf.json"
+    disk.write_bytes(b'{"a": 2}')  # same size
+    after = file.get_file_properties()
+    assert after.etag != before.etag and after.last_modified >= before.last_modified
+    listed = {f.name: f.etag for f in share.list_directories_and_files(include=["Etag"])}  # type: ignore[attr-defined]
+    assert listed["conf.json"] == after.etag

@@ -123,9 +123,11 @@ async def test_a_same_size_remote_edit_is_restored_and_an_edited_file_is_never_d
     tmp_path: Path, emulator: Emulator, target: ShareTarget
 ) -> None:
     project = tmp_path / "proj"
-    write(project, {"app.py": "print('ours')\n", "notes.txt": "our notes\n"})
+    write(project, {"app.py": "print('ours')\n", "notes.txt": "our notes\n", "conf.json": '{"a": 1}'})
     await sync(project, target)
-    # Edited through the service (the portal, Storage Explorer, a replica over SMB): same size.
+    await asyncio.sleep(0.01)  # a later write than ours, on any clock resolution
+    (share_dir(emulator) / "conf.json").write_text('{"a": 2}')  # through the mount (a replica over SMB)
+    # Edited through the service (the portal, Storage Explorer): same size.
     async with file_client(emulator, target, "app.py") as client:
         await client.upload_file(b"print('them')\n")
     async with file_client(emulator, target, "notes.txt") as client:
@@ -134,8 +136,9 @@ async def test_a_same_size_remote_edit_is_restored_and_an_edited_file_is_never_d
 
     progress = RecordingProgress()
     result = await sync(project, target, progress=progress)
-    assert (result.files_uploaded, result.files_deleted) == (1, 0)
+    assert (result.files_uploaded, result.files_deleted) == (2, 0)
     assert share_files(emulator)["app.py"] == b"print('ours')\n"
+    assert share_files(emulator)["conf.json"] == b'{"a": 1}'
     assert share_files(emulator)["notes.txt"] == b"their notes\n"
     assert (
         "app.py was changed on the share since the last deploy; uploading the project's version.",
@@ -146,7 +149,7 @@ async def test_a_same_size_remote_edit_is_restored_and_an_edited_file_is_never_d
         "warning",
     ) in progress.logs
     manifest = json.loads(share_files(emulator)[MANIFEST_PATH])
-    assert set(manifest["files"]) == {"app.py"} and manifest["files"]["app.py"]["etag"]
+    assert set(manifest["files"]) == {"app.py", "conf.json"} and manifest["files"]["app.py"]["etag"]
     assert (await sync(project, target)).files_uploaded == 0  # restored: in step again
 
 
