@@ -74,3 +74,24 @@ async def test_deploy_waits_for_the_replica_the_restart_created_not_the_old_one(
         logs[0],
     ), logs
     assert re.fullmatch(rf"Revision {re.escape(revision)}: new replica {replica} is Running", logs[-1]), logs
+
+
+def test_a_replacement_is_done_when_a_new_replica_is_ready_and_no_old_one_runs() -> None:
+    from aitk_inference.core.deploy.replicas import ReplicaState, replacement
+
+    def replica(name: str, state: str, ready: bool) -> ReplicaState:
+        return ReplicaState(name, "2026-12-04 10:00:00 UTC", state, ready, "")
+
+    old = replica("app--r1-old", "Running", True)
+    starting = replica("app--r1-new", "NotRunning", False)
+    ready = replica("app--r1-new", "Running", True)
+    assert not replacement({"app--r1-old"}, [old]).done  # the restart has not created one yet
+    step = replacement({"app--r1-old"}, [old, starting])
+    assert not step.done
+    assert step.describe() == (
+        "new replica app--r1-new (created 2026-12-04 10:00:00 UTC) is NotRunning; old replica app--r1-old still serving"
+    )
+    assert not replacement({"app--r1-old"}, [old, ready]).done  # the old one still answers too
+    assert replacement({"app--r1-old"}, [ready]).done
+    assert replacement({"app--r1-old"}, [replica("app--r1-old", "NotRunning", False), ready]).done
+    assert replacement(set(), []).describe() == "no new replica yet"

@@ -144,8 +144,9 @@ async def wait_until_ready(
             if replaced.get(name) != step.describe():
                 replaced[name] = step.describe()
                 progress.log(f"Revision {name}: {replaced[name]}")
-            # Scaled to zero before and after: the first request starts a replica, necessarily new.
-            if step.done or (not now and not before):
+            # No replica at all (scaled to zero): the old ones are gone, and the replica the first
+            # request starts is necessarily new.
+            if step.done or not now:
                 pending.remove(name)
         if not pending:
             break
