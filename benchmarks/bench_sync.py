@@ -39,6 +39,7 @@ from typing import Any
 import aiohttp
 from aitk_inference.core.azure.clients import resource_client, storage_client
 from aitk_inference.core.azure.cloud import Cloud
+from aitk_inference.core.azure.cloud_metadata import resolve_cloud
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.config import DeployTarget
 from aitk_inference.core.deploy.deploy import share_target
@@ -57,10 +58,15 @@ LOCATION = "eastus"
 
 
 class StaticToken:
-    """Any bearer token will do for the emulator (it checks the scheme, not the signature)."""
+    """A token the emulator's ARM accepts (it reads the claims, not the signature)."""
 
-    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("bench-token", int(time.time()) + 3600)
+    async def get_token(self, *scopes: str, tenant_id: str | None = None, **kwargs: Any) -> AccessToken:
+        from tests.azure_emulator import tokens
+
+        token, expires_on = tokens.issue(
+            tenant_id or tokens.HOME_TENANT, tokens.resource_from_scope(scopes[0])
+        )
+        return AccessToken(token, expires_on)
 
     async def close(self) -> None:
         return None
@@ -316,7 +322,7 @@ async def main() -> None:
         emulator = EmulatorProcess(tmp / "emulator")
         try:
             os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = emulator.ca
-            targets = await create_shares(Cloud(arm_endpoint=emulator.arm), ["project", "big"])
+            targets = await create_shares(await resolve_cloud(arm_endpoint=emulator.arm), ["project", "big"])
             print(
                 f"emulator: separate process (pid {emulator.proc.pid}); {os.cpu_count()} CPUs, {machine_load()}"
             )

@@ -2,7 +2,9 @@
 provision the template into it and deploy a project made from the template, using the real CLI
 (``aitk-inference provision`` / ``deploy``) exactly as a sovereign-cloud user would: ARM endpoint and
 CA bundle from the environment, sign-in through Azure CLI credentials (here the emulator's ``az``
-stand-in). Prints each step and the endpoint, then chats with the endpoint.
+stand-in). Prints each step and the endpoint, then reads the endpoint's API key with
+``aitk-inference api-key`` (without printing it) and chats with the endpoint: refused without the
+key (401), answered with it.
 
 The emulator's process runtime runs the container's real command (the inference app from the template,
 ``cd /mount/inference; bash ./start.sh``) with the share's folder as ``/mount`` and this interpreter
@@ -19,6 +21,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -54,19 +57,34 @@ def make_project(dest: Path) -> Path:
     return dest
 
 
-def chat(url: str, context: ssl.SSLContext) -> dict[str, object]:
+def chat(url: str, context: ssl.SSLContext, api_key: str | None) -> tuple[int, dict[str, object]]:
     body = json.dumps(
         {"messages": [{"role": "user", "content": "hello what is the answer"}], "max_tokens": 12}
     ).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, context=context, timeout=120) as resp:
-        return dict(json.loads(resp.read()))
+    headers = {"Content-Type": "application/json"}
+    if api_key is not None:
+        headers["Authorization"] = f"Bearer {api_key}"
+    request = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=120) as resp:
+            return resp.status, dict(json.loads(resp.read()))
+    except urllib.error.HTTPError as err:
+        return err.code, dict(json.loads(err.read() or b"{}"))
 
 
 def cli(env: dict[str, str], *args: str) -> None:
     cmd = [sys.executable, "-m", "aitk_inference", *args]
     print("$ aitk-inference " + " ".join(args), flush=True)
     subprocess.run(cmd, env=env, check=True)
+
+
+def read_api_key(env: dict[str, str], project: Path) -> str:
+    """``KEY=$(aitk-inference api-key)``: the key is stdout alone; it is not printed here."""
+    args = ["api-key", "--project", str(project)]
+    print("$ KEY=$(aitk-inference " + " ".join(args) + ")", flush=True)
+    cmd = [sys.executable, "-m", "aitk_inference", *args]
+    done = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    return done.stdout.strip()
 
 
 def main() -> int:
@@ -127,10 +145,30 @@ def main() -> int:
         step("Status")
         cli(env, "status", "--project", str(project))
 
+        step("Reading the endpoint's API key (a Container Apps secret, read with listSecrets)")
+        api_key = read_api_key(env, project)
+        print(f"API key: {len(api_key)} characters (not shown; `aitk-inference api-key` prints it)")
+
         url = f"https://{config['ACA_APP_ENDPOINT']}/"
-        step(f"Chatting with the endpoint: POST {url}v1/chat/completions")
         context = ssl.create_default_context(cafile=str(emu.ca_path))
-        answer = chat(url + "v1/chat/completions", context)
+        step(f"Chatting without the key: POST {url}v1/chat/completions")
+        status, refused = chat(url + "v1/chat/completions", context, None)
+        print(f"HTTP {status}: {json.dumps(refused)}")
+        if status != 401:
+            print(
+                f"\nDemo failed: the endpoint answered HTTP {status} without the API key, not 401.",
+                file=sys.stderr,
+            )
+            return 1
+
+        step(f"Chatting with the key: POST {url}v1/chat/completions  (Authorization: Bearer $KEY)")
+        status, answer = chat(url + "v1/chat/completions", context, api_key)
+        if status != 200:
+            print(
+                f"\nDemo failed: the endpoint answered HTTP {status} with the API key: {answer}",
+                file=sys.stderr,
+            )
+            return 1
         choice = answer["choices"][0]  # type: ignore[index]
         print(
             f"model {answer['model']!r} answered: {choice['message']['content']!r}  (usage {answer['usage']})"

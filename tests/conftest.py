@@ -12,6 +12,9 @@ import pytest
 from tests.azure_emulator.fidelity import hook as fidelity_hook
 from tests.azure_emulator.server import Emulator, EmulatorThread
 
+# secret_scan: no key or token the suite issued may land in a file or a captured log (see there).
+pytest_plugins = ["tests.secret_scan", "pytester"]
+
 REPO = Path(__file__).resolve().parent.parent
 FAKE_AZ_DIR = REPO / "tests" / "azure_emulator" / "fake_az"
 
@@ -55,6 +58,9 @@ def emulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Emulato
         yield emu
     finally:
         runner.stop()
+        from tests import secret_scan  # loaded by pytest_plugins above (imported late for assert rewriting)
+
+        secret_scan.harvest(emu)
     opt_out = request.node.get_closest_marker(fidelity_hook.MARKER)
     if opt_out is None:
         problems = fidelity_hook.spec_mismatches(emu.traffic.snapshot(), AZURE_REFERENCE)

@@ -1,6 +1,7 @@
 // Owns the language client: finds the interpreter, prepares the server environment, starts
 // `python -m aitk_inference serve` over stdio, answers the server's requests, restarts it on a
 // setting change or a crash (a limited number of times), and reports a failed start in plain words.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -21,7 +22,8 @@ import { input, pick } from './pickers';
 import type { CommandTransport } from './progress';
 import { MAX_RESTARTS, RESTART_WINDOW_MS, RestartPolicy, serverEnvironment } from './lifecycle';
 import { ensureServerPython, ServerStartError } from './serverEnv';
-import { getToken } from './token';
+import { authProvider, getToken } from './token';
+import { ignoredMessage, keysInSettingsFiles, TRUSTED_ONLY, trustedValue, workspaceOverrides } from './trustedSettings';
 
 export const SERVER_METHODS = {
   pick: 'aitk/pick',
@@ -30,6 +32,7 @@ export const SERVER_METHODS = {
   copyToClipboard: 'aitk/copyToClipboard',
   showOutput: 'aitk/showOutput',
   runProvision: 'aitk/runProvision',
+  copyApiKey: 'aitk/copyApiKey',
 } as const;
 
 export class ServerManager implements vscode.Disposable {
@@ -37,10 +40,14 @@ export class ServerManager implements vscode.Disposable {
   private starting: Promise<LanguageClient> | undefined;
   private readonly policy = new RestartPolicy();
   private readonly disposables: vscode.Disposable[] = [];
+  private ignoredSaid = '';
 
   constructor(
     private readonly context: vscode.ExtensionContext,
+    // Redacting (redact.ts): the client writes its log and the LSP trace here.
     readonly output: vscode.LogOutputChannel,
+    // "Copy API Key" pressed in the server's "Deployment done." message (the folder's URI, if given).
+    private readonly onCopyApiKey: (workspaceFolder: string | undefined) => void = () => undefined,
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -120,6 +127,7 @@ export class ServerManager implements vscode.Disposable {
         ),
     });
     const config = vscode.workspace.getConfiguration('aitk.inference', folder);
+    await this.reportIgnoredWorkspaceSettings(config);
     const serverOptions: ServerOptions = {
       command: python,
       args: ['-m', 'aitk_inference', 'serve'],
@@ -147,6 +155,18 @@ export class ServerManager implements vscode.Disposable {
     return client;
   }
 
+  /** Once (until it changes): a workspace that tries to set where tokens go is told it was ignored. */
+  private async reportIgnoredWorkspaceSettings(config: vscode.WorkspaceConfiguration): Promise<void> {
+    const files = (vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, '.vscode', 'settings.json'));
+    const workspaceFile = vscode.workspace.workspaceFile;
+    if (workspaceFile?.scheme === 'file') files.push(workspaceFile.fsPath);
+    const found = new Set([...workspaceOverrides(config), ...(await keysInSettingsFiles(files))]);
+    const keys = TRUSTED_ONLY.map((k) => `aitk.inference.${k}`).filter((k) => found.has(k));
+    const said = keys.join(',');
+    if (keys.length && said !== this.ignoredSaid) this.output.warn(ignoredMessage(keys));
+    this.ignoredSaid = said;
+  }
+
   private errorHandler(): ErrorHandler {
     return {
       error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue }),
@@ -171,14 +191,18 @@ export class ServerManager implements vscode.Disposable {
         tokenCommand: () =>
           vscode.workspace.getConfiguration('aitk.inference').get<string>('tokenCommand')?.trim() ||
           process.env.AITK_AZURE_TOKEN_COMMAND,
+        // No session for this tenant yet: VS Code asks the user to sign in to it.
         microsoftSession: async (scopes) =>
-          (await vscode.authentication.getSession('microsoft', scopes, { createIfNone: true }))?.accessToken,
+          (await vscode.authentication.getSession(authProvider(trustedValue(vscode.workspace.getConfiguration('aitk.inference'), 'cloud')), scopes, { createIfNone: true }))?.accessToken,
       }),
     );
     client.onNotification(SERVER_METHODS.copyToClipboard, (params: { text?: unknown }) => {
       if (typeof params?.text === 'string') void vscode.env.clipboard.writeText(params.text);
     });
     client.onNotification(SERVER_METHODS.showOutput, () => this.output.show(true));
+    client.onNotification(SERVER_METHODS.copyApiKey, (params: { workspaceFolder?: unknown }) => {
+      this.onCopyApiKey(typeof params?.workspaceFolder === 'string' ? params.workspaceFolder : undefined);
+    });
     client.onNotification(SERVER_METHODS.runProvision, () => {
       void vscode.commands.executeCommand('aitk.inference.provision');
     });

@@ -1,18 +1,21 @@
-// Entry point: the four "AI Toolkit" commands. The work happens in the Python server; this side
+// Entry point: the five "AI Toolkit" commands. The work happens in the Python server; this side
 // picks the workspace folder, runs the server command under a progress notification, and shows
 // results that the server does not already show itself.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ResponseError } from 'vscode-languageclient/node';
+import { ApiKeyStore, copyApiKey } from './apiKey';
 import { ServerManager } from './client';
 import { runServerCommand } from './progress';
+import { redactingChannel } from './redact';
 import { scaffold } from './scaffold';
 
 export const COMMANDS = {
   provision: 'aitk.inference.provision',
   deploy: 'aitk.inference.deploy',
   status: 'aitk.inference.status',
+  copyApiKey: 'aitk.inference.copyApiKey',
   createProjectFiles: 'aitk.inference.createProjectFiles',
 } as const;
 
@@ -20,6 +23,7 @@ export const SERVER_COMMANDS = {
   provision: 'aitk.inference.server.provision',
   deploy: 'aitk.inference.server.deploy',
   status: 'aitk.inference.server.status',
+  apiKey: 'aitk.inference.server.api-key',
 } as const;
 
 let manager: ServerManager | undefined;
@@ -45,9 +49,9 @@ async function chooseFolder(requireInfra: boolean): Promise<vscode.WorkspaceFold
   return vscode.window.showWorkspaceFolderPick({ placeHolder: requireInfra ? 'Which project (the folder with infra/)?' : 'Create the project files in which folder?', ignoreFocusOut: true });
 }
 
-async function runCommand(kind: 'provision' | 'deploy' | 'status', title: string): Promise<unknown> {
+async function runCommand(kind: keyof typeof SERVER_COMMANDS, title: string, given?: vscode.WorkspaceFolder): Promise<unknown> {
   if (!manager) return undefined;
-  const folder = await chooseFolder(true);
+  const folder = given ?? (await chooseFolder(true));
   if (!folder) return undefined;
   let client;
   try {
@@ -87,6 +91,21 @@ async function showStatus(): Promise<void> {
   manager.output.show(true);
 }
 
+/** The key is read through the server, kept in SecretStorage and copied; never logged (see apiKey.ts). */
+async function copyApiKeyFor(context: vscode.ExtensionContext, workspaceFolder: string | undefined): Promise<void> {
+  const given = workspaceFolder ? vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(workspaceFolder)) : undefined;
+  const folder = given ?? (await chooseFolder(true));
+  if (!folder) return;
+  await copyApiKey({
+    fetch: () => runCommand('apiKey', "AI Toolkit: reading the endpoint's API key", folder),
+    store: new ApiKeyStore(context.secrets),
+    folder: folder.uri.fsPath,
+    copy: (text) => vscode.env.clipboard.writeText(text),
+    info: (message) => void vscode.window.showInformationMessage(message),
+    error: (message) => void vscode.window.showErrorMessage(message),
+  });
+}
+
 async function createProjectFiles(context: vscode.ExtensionContext): Promise<void> {
   const folder = await chooseFolder(false);
   if (!folder) return;
@@ -102,13 +121,14 @@ async function createProjectFiles(context: vscode.ExtensionContext): Promise<voi
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('AI Toolkit', { log: true });
-  manager = new ServerManager(context, output);
+  manager = new ServerManager(context, redactingChannel(output), (folder) => void copyApiKeyFor(context, folder));
   context.subscriptions.push(
     output,
     manager,
     vscode.commands.registerCommand(COMMANDS.provision, () => runCommand('provision', 'AI Toolkit: Provision Azure Container Apps for inference')),
     vscode.commands.registerCommand(COMMANDS.deploy, () => runCommand('deploy', 'AI Toolkit: Deploy for inference')),
     vscode.commands.registerCommand(COMMANDS.status, () => showStatus()),
+    vscode.commands.registerCommand(COMMANDS.copyApiKey, () => copyApiKeyFor(context, undefined)),
     vscode.commands.registerCommand(COMMANDS.createProjectFiles, () => createProjectFiles(context)),
   );
 }

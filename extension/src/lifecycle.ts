@@ -1,5 +1,6 @@
 // Crash-restart policy and the server's environment (no language-client imports: unit-testable).
 import type * as vscode from 'vscode';
+import { trustedValue } from './trustedSettings';
 
 /** Crashes tolerated within RESTART_WINDOW_MS before the server is left stopped. */
 export const MAX_RESTARTS = 3;
@@ -28,11 +29,14 @@ export class RestartPolicy {
   }
 }
 
-export function serverEnvironment(config: vscode.WorkspaceConfiguration, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+/** The server's environment: the trusted cloud, ARM endpoint and CA bundle settings (user scope only). */
+export function serverEnvironment(config: Pick<vscode.WorkspaceConfiguration, 'inspect'>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, PYTHONUNBUFFERED: '1' };
-  const arm = config.get<string>('armEndpoint')?.trim();
+  const cloud = trustedValue(config, 'cloud');
+  if (cloud) env.AZURE_CLOUD = cloud;
+  const arm = trustedValue(config, 'armEndpoint');
   if (arm) env.AZURE_RESOURCE_MANAGER_ENDPOINT = arm;
-  const ca = config.get<string>('caBundle')?.trim();
+  const ca = trustedValue(config, 'caBundle');
   if (ca) {
     env.REQUESTS_CA_BUNDLE = ca;
     env.SSL_CERT_FILE = ca;

@@ -72,13 +72,17 @@ export const shellRunner: Runner = (command, env) =>
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 
-export async function runTokenCommand(template: string, scopes: string[], run: Runner = shellRunner): Promise<TokenResult> {
+/** Runs the token command; the tenant (when the server names one) is in AITK_TOKEN_TENANT. */
+export async function runTokenCommand(template: string, scopes: string[], run: Runner = shellRunner, tenantId?: string): Promise<TokenResult> {
   const command = buildTokenCommand(template, scopes);
   // The command is named in messages by its program only: arguments could carry secrets.
   const source = `"${template.trim().split(/\s+/)[0] ?? ''}"`;
   let out;
   try {
-    out = await run(command, { ...process.env, AITK_TOKEN_SCOPES: scopes.join(' ') });
+    const env: NodeJS.ProcessEnv = { ...process.env, AITK_TOKEN_SCOPES: scopes.join(' ') };
+    delete env.AITK_TOKEN_TENANT; // only ever the tenant asked for now
+    if (tenantId) env.AITK_TOKEN_TENANT = tenantId;
+    out = await run(command, env);
   } catch (err) {
     throw new Error(`The token command ${source} could not be started: ${(err as Error).message}`);
   }
@@ -119,11 +123,33 @@ export function parseScopes(raw: unknown): string[] {
   return scopes as string[];
 }
 
+const TENANT_ID = /^[0-9a-zA-Z.-]{1,256}$/; // a GUID or a domain name, nothing a shell or scope could misread
+
+/** The optional `tenantId` of aitk/getToken: the subscription's tenant. */
+export function parseTenant(raw: unknown): string | undefined {
+  const tenant = typeof raw === 'object' && raw !== null ? (raw as { tenantId?: unknown }).tenantId : undefined;
+  if (tenant === undefined || tenant === null) return undefined;
+  if (typeof tenant !== 'string' || !TENANT_ID.test(tenant)) throw new Error('aitk/getToken: tenantId must be a tenant ID (a GUID) or domain.');
+  return tenant;
+}
+
+/** VS Code's scopes for a token in `tenantId` (its Microsoft account provider reads VSCODE_TENANT). */
+export function sessionScopes(scopes: string[], tenantId: string | undefined): string[] {
+  return tenantId ? [...scopes, `VSCODE_TENANT:${tenantId}`] : scopes;
+}
+
+/** VS Code's sign-in for the cloud: its sovereign-cloud provider (set up with the
+ * "microsoft-sovereign-cloud.environment" setting) for the national clouds. */
+export function authProvider(cloud: string | undefined): string {
+  return cloud === 'AzureUSGovernment' || cloud === 'AzureChinaCloud' ? 'microsoft-sovereign-cloud' : 'microsoft';
+}
+
 export async function getToken(rawParams: unknown, sources: TokenSources): Promise<TokenResult> {
   const scopes = parseScopes(rawParams);
+  const tenantId = parseTenant(rawParams);
   const command = sources.tokenCommand()?.trim();
-  if (command) return runTokenCommand(command, scopes, sources.run);
-  const accessToken = await sources.microsoftSession(scopes);
+  if (command) return runTokenCommand(command, scopes, sources.run, tenantId);
+  const accessToken = await sources.microsoftSession(sessionScopes(scopes, tenantId));
   if (!accessToken) throw new Error('No Microsoft account session: sign in to use Azure.');
   return { token: accessToken, expiresOn: jwtExpiry(accessToken, 30 * 60) };
 }

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import { RestartPolicy, serverEnvironment } from '../src/lifecycle';
+import { ignoredMessage, keysInSettingsFiles, TRUSTED_ONLY, workspaceOverrides } from '../src/trustedSettings';
 import { bundleFingerprint, type Exec, type ExecResult, ensureServerPython, ServerStartError, venvPython } from '../src/serverEnv';
 
 function extensionRoot(): string {
@@ -141,14 +142,56 @@ describe('restarts and environment', () => {
     assert.equal(policy.shouldRestart(), true);
   });
 
-  it('passes the ARM endpoint and CA bundle settings to the server', () => {
-    const values: Record<string, string> = { armEndpoint: 'https://127.0.0.1:4443/', caBundle: '/tmp/ca.pem' };
-    const config = { get: (k: string) => values[k] } as unknown as vscode.WorkspaceConfiguration;
+  it("passes the user's cloud, ARM endpoint and CA bundle settings to the server", () => {
+    const config = inspectable({ cloud: { globalValue: 'AzureUSGovernment' }, armEndpoint: { globalValue: 'https://127.0.0.1:4443/' }, caBundle: { globalValue: '/tmp/ca.pem' } });
     const env = serverEnvironment(config, { PATH: '/bin' });
+    assert.equal(env.AZURE_CLOUD, 'AzureUSGovernment');
     assert.equal(env.AZURE_RESOURCE_MANAGER_ENDPOINT, 'https://127.0.0.1:4443/');
     assert.equal(env.REQUESTS_CA_BUNDLE, '/tmp/ca.pem');
     assert.equal(env.SSL_CERT_FILE, '/tmp/ca.pem');
-    const inherited = serverEnvironment({ get: () => '' } as unknown as vscode.WorkspaceConfiguration, { AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://x' });
+    const inherited = serverEnvironment(inspectable({}), { AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://x' });
     assert.equal(inherited.AZURE_RESOURCE_MANAGER_ENDPOINT, 'https://x');
   });
+
+  it('ignores workspace and folder values of the settings that decide where tokens go', () => {
+    const config = inspectable({
+      armEndpoint: { workspaceValue: 'https://attacker.example', globalValue: 'https://arm.user.example' },
+      caBundle: { workspaceFolderValue: '/repo/evil-ca.pem' },
+      cloud: { workspaceValue: 'AzureChinaCloud' },
+    });
+    const env = serverEnvironment(config, {});
+    assert.equal(env.AZURE_RESOURCE_MANAGER_ENDPOINT, 'https://arm.user.example');
+    assert.equal(env.REQUESTS_CA_BUNDLE, undefined);
+    assert.equal(env.SSL_CERT_FILE, undefined);
+    assert.equal(env.AZURE_CLOUD, undefined);
+    assert.deepEqual(workspaceOverrides(config), ['aitk.inference.cloud', 'aitk.inference.armEndpoint', 'aitk.inference.caBundle']);
+    assert.equal(
+      ignoredMessage(workspaceOverrides(config)),
+      'Ignored aitk.inference.cloud, aitk.inference.armEndpoint, aitk.inference.caBundle from the workspace settings: where the Azure token goes and which certificate authorities are trusted are taken from your user settings only.',
+    );
+    assert.deepEqual(workspaceOverrides(inspectable({ armEndpoint: { globalValue: 'https://arm.user.example' } })), []);
+  });
+
+  it('finds those settings in workspace settings files, for the notice (VS Code drops them before inspect)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aitk-ws-'));
+    const file = path.join(dir, 'settings.json');
+    writeFileSync(file, '{\n  // the author\'s\n  "aitk.inference.caBundle" : "/x.pem",\n  "aitk.inference.armEndpoint": "https://evil",\n  "aitk.inference.python": "p"\n}');
+    assert.deepEqual(await keysInSettingsFiles([file, path.join(dir, 'missing.json')]), ['aitk.inference.armEndpoint', 'aitk.inference.caBundle']);
+    assert.deepEqual(await keysInSettingsFiles([path.join(dir, 'missing.json')]), []);
+  });
+
+  it('declares those settings machine-scoped and restricted in package.json', () => {
+    const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, { scope?: string }> } };
+      capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
+    };
+    for (const key of TRUSTED_ONLY) {
+      assert.equal(pkg.contributes.configuration.properties[`aitk.inference.${key}`]?.scope, 'machine', key);
+      assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(`aitk.inference.${key}`), key);
+    }
+  });
 });
+
+function inspectable(values: Record<string, Record<string, string>>): vscode.WorkspaceConfiguration {
+  return { inspect: (key: string) => ({ key, ...values[key] }) } as unknown as vscode.WorkspaceConfiguration;
+}

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { buildTokenCommand, getToken, jwtExpiry, parseTokenOutput, runTokenCommand } from '../src/token';
+import { authProvider, buildTokenCommand, getToken, jwtExpiry, parseTokenOutput, runTokenCommand } from '../src/token';
 
 const FAKE_AZ = path.resolve(__dirname, '..', '..', 'tests', 'azure_emulator', 'fake_az', 'az');
 const SCOPES = ['https://management.azure.com/.default'];
@@ -31,7 +31,7 @@ describe('token command', () => {
 
   it('runs a real az-style command (the az stand-in)', async () => {
     const result = await runTokenCommand(`${FAKE_AZ} account get-access-token --output json`, SCOPES);
-    assert.match(result.token, /^emulator-token-/);
+    assert.match(result.token, /^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/); // a JWT, as Entra ID issues
     assert.ok(result.expiresOn > Date.now() / 1000, 'expiry is in the future');
   });
 
@@ -64,5 +64,32 @@ describe('token command', () => {
     assert.equal(jwtExpiry(`h.${payload}.s`, 60), 1999999999);
     const fallback = jwtExpiry('opaque', 60);
     assert.ok(Math.abs(fallback - (Date.now() / 1000 + 60)) < 5);
+  });
+
+  it('asks VS Code for the tenant the server names, and passes it to a token command', async () => {
+    const asked: string[][] = [];
+    await getToken({ scopes: SCOPES, tenantId: 'c4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70' }, { tokenCommand: () => undefined, microsoftSession: async (s) => (asked.push(s), 'opaque') });
+    await getToken({ scopes: SCOPES }, { tokenCommand: () => undefined, microsoftSession: async (s) => (asked.push(s), 'opaque') });
+    assert.deepEqual(asked, [[...SCOPES, 'VSCODE_TENANT:c4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70'], SCOPES]);
+    await assert.rejects(
+      getToken({ scopes: SCOPES, tenantId: 'x; rm -rf /' }, { tokenCommand: () => 'tok', microsoftSession: async () => 'x' }),
+      (err: Error) => err.message === 'aitk/getToken: tenantId must be a tenant ID (a GUID) or domain.',
+    );
+  });
+
+  it('runs az with the tenant asked for (the az stand-in issues the token in it)', async () => {
+    const template = `${FAKE_AZ} account get-access-token --output json --scope {scopes} \${AITK_TOKEN_TENANT:+--tenant $AITK_TOKEN_TENANT}`;
+    const claims = (t: string): { tid: string; aud: string } => JSON.parse(Buffer.from(t.split('.')[1] ?? '', 'base64url').toString('utf8')) as { tid: string; aud: string };
+    const guest = await runTokenCommand(template, SCOPES, undefined, '5c1d9e2a-7b3f-4c8d-9e0a-00000000e1a1');
+    assert.deepEqual([claims(guest.token).tid, claims(guest.token).aud], ['5c1d9e2a-7b3f-4c8d-9e0a-00000000e1a1', 'https://management.azure.com']);
+    const home = await runTokenCommand(template, SCOPES);
+    assert.equal(claims(home.token).tid, '72f988bf-0000-4000-8000-00000000e1a0');
+  });
+
+  it("signs in to national clouds through VS Code's sovereign-cloud provider", () => {
+    assert.equal(authProvider(undefined), 'microsoft');
+    assert.equal(authProvider('AzureCloud'), 'microsoft');
+    assert.equal(authProvider('AzureUSGovernment'), 'microsoft-sovereign-cloud');
+    assert.equal(authProvider('AzureChinaCloud'), 'microsoft-sovereign-cloud');
   });
 });

@@ -26,6 +26,11 @@ param containerImage string = 'docker.io/pytorch/pytorch:2.5.1-cuda12.4-cudnn9-r
 
 param location string = resourceGroup().location
 
+@description('API key the app requires on /v1/* (Authorization: Bearer <key> or api-key: <key>); stored as a Container Apps secret. Provisioning generates one, or keeps the app\'s existing key.')
+@secure()
+@minLength(16)
+param inferenceApiKey string
+
 // Null names are derived from the resource group exactly like the fine-tuning template does,
 // so provisioning inference in the fine-tuning resource group reuses its storage and environment.
 param storageAccountName string?
@@ -46,6 +51,8 @@ var logAnalyticsName = acaLogAnalyticsName ?? 'ailog${resourceSuffix}'
 var defaultCommand = join(defaultCommands, '; ')
 var appPort = 7860
 var healthPath = '/health'
+// The app reads the key from INFERENCE_API_KEY; `aitk-inference api-key` reads it back with listSecrets.
+var apiKeySecretName = 'inference-api-key'
 var volumeName = '${shareName}volume'
 var dedicatedGpu = gpuProfileType == 'NC24-A100'
 // CPU and memory a replica may request on each profile type.
@@ -169,6 +176,12 @@ resource acaApp 'Microsoft.App/containerApps@2026-01-01' = {
     workloadProfileName: 'GPU'
     configuration: {
       activeRevisionsMode: 'Single'
+      secrets: [
+        {
+          name: apiKeySecretName
+          value: inferenceApiKey
+        }
+      ]
       ingress: {
         external: true
         targetPort: appPort
@@ -195,6 +208,12 @@ resource acaApp 'Microsoft.App/containerApps@2026-01-01' = {
             defaultCommand
           ]
           resources: gpuResources[gpuProfileType]
+          env: [
+            {
+              name: 'INFERENCE_API_KEY'
+              secretRef: apiKeySecretName
+            }
+          ]
           probes: [
             {
               // Model download and load can take minutes: allow ~10 minutes before restarting.

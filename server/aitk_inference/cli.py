@@ -1,13 +1,19 @@
 """Command-line interface (thin layer over ``aitk_inference.core``).
 
-``aitk-inference provision|deploy|status|serve``. Progress goes to stderr, results to stdout;
-errors are one paragraph (message + what to do), with the traceback only under ``--debug``.
+``aitk-inference provision|deploy|status|api-key|serve``. Progress goes to stderr, results to
+stdout; errors are one paragraph (message + what to do), with the traceback only under ``--debug``.
+
+A key the user chooses is read from an environment variable named on the command line
+(``--api-key-from-env VAR``), never from an argument: arguments land in shell history and in
+``ps`` output for every user of the machine. ``api-key`` prints the key alone on stdout (its
+description on stderr), so ``KEY=$(aitk-inference api-key)`` captures just the key.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -158,8 +164,13 @@ def make_parser() -> argparse.ArgumentParser:
         "--project", type=Path, default=Path.cwd(), help="project folder (holds infra/); default: ."
     )
     common.add_argument(
+        "--cloud",
+        help="Azure cloud: AzureCloud, AzureUSGovernment or AzureChinaCloud; default: $AZURE_CLOUD, else AzureCloud",
+    )
+    common.add_argument(
         "--arm-endpoint",
-        help="Azure Resource Manager endpoint (sovereign clouds); default: $AZURE_RESOURCE_MANAGER_ENDPOINT or public Azure",
+        help="custom Azure Resource Manager endpoint (Azure Stack Hub), described by its metadata document; "
+        "default: $AZURE_RESOURCE_MANAGER_ENDPOINT",
     )
     common.add_argument("--debug", action="store_true", help="show debug logs and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -174,6 +185,12 @@ def make_parser() -> argparse.ArgumentParser:
     )
     prov.add_argument("--location", help="location for a resource group that has to be created (else ask)")
     prov.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    prov.add_argument(
+        "--api-key-from-env",
+        metavar="VAR",
+        help="set the endpoint's API key to the value of environment variable VAR "
+        "(default: keep the app's key, or create one)",
+    )
     dep = sub.add_parser(
         "deploy", parents=[common], help="upload the project, restart the app, wait until it answers"
     )
@@ -196,6 +213,20 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "status", parents=[common], help="show the app, its revisions and whether the endpoint answers"
     )
+    key = sub.add_parser(
+        "api-key",
+        parents=[common],
+        help="print the endpoint's API key (read from the container app's secrets); --rotate sets a new one",
+    )
+    key.add_argument(
+        "--rotate", action="store_true", help="set a new key and restart the active revisions, then print it"
+    )
+    key.add_argument(
+        "--api-key-from-env",
+        metavar="VAR",
+        help="with --rotate: the new key is the value of environment variable VAR (default: a random key)",
+    )
+    key.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     serve = sub.add_parser(
         "serve", help="run the language server for the VS Code extension (JSON-RPC over stdio)"
     )
@@ -210,18 +241,38 @@ def _prompter(args: argparse.Namespace) -> Prompter:
     return AssumeYesPrompter(assume_yes)
 
 
+def _supplied_api_key(args: argparse.Namespace) -> str | None:
+    """The key named by ``--api-key-from-env`` (never echoed, also not in errors)."""
+    from aitk_inference.core.deploy.api_key import check_user_key
+
+    var = getattr(args, "api_key_from_env", None)
+    if var is None:
+        return None
+    if args.command == "api-key" and not args.rotate:
+        raise AitkError("--api-key-from-env sets a new key, so it goes with --rotate.", hint="Add --rotate.")
+    value = os.environ.get(var)
+    if not value or not value.strip():
+        raise AitkError(
+            f"--api-key-from-env {var}: the environment variable {var} is not set or empty.",
+            hint=f"Set it in this shell without echoing the key (e.g. `read -rs {var}; export {var}`), then run again.",
+        )
+    return check_user_key(value, f"the environment variable {var}")
+
+
 async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, cancel: CancellationToken) -> int:
     from aitk_inference.core.azure.clients import default_credential
-    from aitk_inference.core.azure.cloud import Cloud
+    from aitk_inference.core.azure.cloud_metadata import resolve_cloud
     from aitk_inference.core.operations import OPERATIONS, OperationInput
 
-    credential = default_credential()
+    supplied_key = _supplied_api_key(args)
+    cloud = await resolve_cloud(args.cloud, args.arm_endpoint)
+    credential = default_credential(cloud)
     try:
         outcome = await OPERATIONS[args.command].run(
             OperationInput(
                 project=args.project,
                 credential=credential,
-                cloud=Cloud.from_env(args.arm_endpoint),
+                cloud=cloud,
                 progress=progress,
                 prompter=_prompter(args),
                 cancel=cancel,
@@ -231,11 +282,18 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
                 readiness_timeout=getattr(args, "timeout", None),
                 take_over=bool(getattr(args, "take_over", False)),  # the CLI never asks: the flag decides
                 lock_wait=getattr(args, "lock_wait", None),
+                api_key=supplied_key,
+                rotate=bool(getattr(args, "rotate", False)),
             )
         )
     finally:
         await credential.close()
     progress.close()
+    if outcome.secret is not None:  # the secret alone on stdout; what it is on stderr
+        for line in outcome.lines:
+            print(line, file=sys.stderr)
+        print(outcome.secret)
+        return 0
     for line in outcome.lines:
         print(line)
     return 0

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.azure_emulator import arm_auth, tokens
 from tests.azure_emulator.certs import Certificates
 from tests.azure_emulator.faults import FaultInjector, FaultRule
 from tests.azure_emulator.routing import ArmError, RequestContext, Router, json_response
@@ -36,19 +37,35 @@ HOST = "127.0.0.1"
 class EmulatorSettings:
     """Knobs tests may change at run time (also via POST /_emulator/settings)."""
 
-    tenant_id: str = "72f988bf-0000-4000-8000-00000000e1a0"
+    # The signed-in user's home tenant; the user is also a guest in ``guest_tenant_id``.
+    tenant_id: str = tokens.HOME_TENANT
+    guest_tenant_id: str = tokens.GUEST_TENANT
+    # Each subscription belongs to one tenant; ARM answers a token from another tenant with 401.
     subscriptions: list[dict[str, str]] = field(
         default_factory=lambda: [
             {
                 "subscriptionId": "3f2c7a1e-5b8d-4e0f-9a6c-1d2e3f4a5b6c",
                 "displayName": "Emulated Subscription",
+                "tenantId": tokens.HOME_TENANT,
             },
             {
                 "subscriptionId": "9a8b7c6d-1e2f-4a3b-8c5d-6e7f8a9b0c1d",
                 "displayName": "Emulated Second Subscription",
+                "tenantId": tokens.HOME_TENANT,
+            },
+            {
+                "subscriptionId": "c4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70",
+                "displayName": "Emulated Guest-Tenant Subscription",
+                "tenantId": tokens.GUEST_TENANT,
             },
         ]
     )
+    # Token audiences ARM accepts, published in its metadata document (GET /metadata/endpoints).
+    arm_audiences: list[str] = field(
+        default_factory=lambda: ["https://management.core.windows.net/", "https://management.azure.com/"]
+    )
+    cloud_name: str = "AzureCloud"
+    portal_url: str = "https://portal.azure.com"
     # Seconds a long-running ARM operation spends in each state (Accepted, Running).
     operation_step_delay: float = 0.05
     # Retry-After header value (seconds) on long-running operations (SDK pollers honour it).
@@ -171,8 +188,12 @@ class Emulator:
         try:
             if rule is not None:
                 raise self._fault_error(service, rule)
-            if service == "arm" and not path.lower().startswith("/_emulator"):
-                self._check_bearer(request)
+            if (
+                service == "arm"
+                and not path.lower().startswith("/_emulator")
+                and path.lower() not in arm_auth.ANONYMOUS_PATHS
+            ):
+                arm_auth.check_bearer(self.settings, request)
             if matched is None:
                 if router.path_known(path):
                     raise ArmError(
@@ -196,19 +217,6 @@ class Emulator:
             )
         self._record(service, request, body, route_template, resp)
         return resp
-
-    def _check_bearer(self, request: web.Request) -> None:
-        auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or len(auth) <= len("Bearer "):
-            raise ArmError(
-                401,
-                "AuthenticationFailed",
-                "Authentication failed. The 'Authorization' header is missing.",
-                headers={
-                    "WWW-Authenticate": f'Bearer authorization_uri="https://login.microsoftonline.com/{self.settings.tenant_id}", '
-                    'error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."'
-                },
-            )
 
     def _fault_error(self, service: str, rule: FaultRule) -> ArmError:
         headers = {}

@@ -16,6 +16,7 @@ from azure.mgmt.resource.resources.aio import ResourceManagementClient
 from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 from azure.mgmt.storage.aio import StorageManagementClient
 
+from tests.azure_emulator import tokens
 from tests.azure_emulator.server import Emulator
 from tests.azure_emulator.storage_registry import get_registry
 
@@ -35,7 +36,11 @@ def sdk_kwargs(emu: Emulator) -> dict[str, Any]:
 
 
 def raw(
-    emu: Emulator, method: str, path: str, body: Any = None, token: str | None = "t"
+    emu: Emulator,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = tokens.issue(tokens.HOME_TENANT, tokens.DEFAULT_RESOURCE)[0],
 ) -> tuple[int, dict[str, str], Any]:
     ctx = ssl.create_default_context(cafile=str(emu.ca_path))
     data = json.dumps(body).encode() if body is not None else None
@@ -55,14 +60,20 @@ def raw(
 async def test_subscriptions_and_tenants(emulator: Emulator, cred: AzureCliCredential) -> None:
     async with SubscriptionClient(cred, **sdk_kwargs(emulator)) as client:
         subs = [s async for s in client.subscriptions.list()]
+        # like ARM: the token's tenant's subscriptions only
         assert [s.subscription_id for s in subs] == [
-            s["subscriptionId"] for s in emulator.settings.subscriptions
+            s["subscriptionId"]
+            for s in emulator.settings.subscriptions
+            if s["tenantId"] == emulator.settings.tenant_id
         ]
         assert subs[0].tenant_id == emulator.settings.tenant_id and subs[0].state == "Enabled"
         one = await client.subscriptions.get(SUB)
         assert one.display_name == "Emulated Subscription"
         tenants = [t async for t in client.tenants.list()]
-        assert tenants[0].tenant_id == emulator.settings.tenant_id
+        assert [t.tenant_id for t in tenants] == [
+            emulator.settings.tenant_id,
+            emulator.settings.guest_tenant_id,
+        ]
         with pytest.raises(ResourceNotFoundError) as err:
             await client.subscriptions.get("00000000-0000-0000-0000-000000000000")
         assert err.value.error is not None and err.value.error.code == "SubscriptionNotFound"

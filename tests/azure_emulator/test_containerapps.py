@@ -301,3 +301,75 @@ def test_direct_put_answers_201_with_async_operation(emulator: Emulator) -> None
     assert status == 200 and op["status"] in ("InProgress", "Succeeded")
     status, _, body = raw(emulator, "GET", f"{base}/containerApps/app/revisions/nope?api-version=2026-07-01")
     assert status == 404 and body["error"]["code"] == "ContainerAppRevisionNotFound"
+
+
+async def test_secrets_are_listed_only_by_list_secrets_and_a_patch_changes_them_for_the_next_start(
+    emulator: Emulator, aca: ContainerAppsAPIClient
+) -> None:
+    seen: list[AppInfo] = []
+
+    class Recording:
+        async def start(self, info: AppInfo) -> None:
+            seen.append(info)
+
+        async def stop(self) -> None:
+            pass
+
+        async def ready(self) -> bool:
+            return True
+
+        async def handle(self, request: Any) -> Any:
+            return aiohttp.web.Response(text="ok")
+
+    emulator.services["runtime_factory"] = lambda emu, app: Recording()
+    emulator.settings.revision_activation_delay = 0.0
+    env = await make_env(aca, gpu=None)
+    app = await (await aca.container_apps.begin_create_or_update(RG, "app", app_body(env.id))).result()
+    got = await aca.container_apps.get(RG, "app")
+    assert [(s.name, s.value) for s in got.configuration.secrets] == [("token", None)]
+    listed = await aca.container_apps.list_secrets(RG, "app")
+    assert [(s.name, s.value) for s in listed.value] == [("token", "s3cret-value")]
+
+    updated = await (
+        await aca.container_apps.begin_update(
+            RG,
+            "app",
+            {
+                "location": LOC,
+                "properties": {"configuration": {"secrets": [{"name": "token", "value": "rotated"}]}},
+            },
+        )
+    ).result()
+    assert updated.latest_revision_name == app.latest_revision_name  # secrets make no new revision
+    assert [(s.name, s.value) for s in updated.configuration.secrets] == [("token", None)]
+    assert updated.configuration.ingress.fqdn == app.configuration.ingress.fqdn  # the rest is kept
+    listed = await aca.container_apps.list_secrets(RG, "app")
+    assert [(s.name, s.value) for s in listed.value] == [("token", "rotated")]
+    patches = [x for x in emulator.traffic.snapshot() if x.method == "PATCH"]
+    assert [x.status for x in patches] == [202]
+    assert {"Azure-AsyncOperation", "Location"} <= set(patches[0].response_headers)
+
+    await wait_for(lambda: asyncio.sleep(0, result=len(seen) == 1))
+    assert seen[0].env == {"TOKEN": "s3cret-value"}  # the running replica keeps the old value
+    await aca.container_apps_revisions.restart_revision(RG, "app", app.latest_revision_name)
+    await wait_for(lambda: asyncio.sleep(0, result=len(seen) == 2))
+    assert seen[1].env == {"TOKEN": "rotated"}
+
+
+async def test_list_secrets_of_a_missing_app_is_not_found(
+    emulator: Emulator, aca: ContainerAppsAPIClient
+) -> None:
+    with pytest.raises(HttpResponseError) as err:
+        await aca.container_apps.list_secrets(RG, "nope")
+    assert err.value.status_code == 404
+
+
+async def test_patch_without_location_is_refused(emulator: Emulator, aca: ContainerAppsAPIClient) -> None:
+    env = await make_env(aca, gpu=None)
+    await (await aca.container_apps.begin_create_or_update(RG, "app", app_body(env.id))).result()
+    with pytest.raises(HttpResponseError) as err:
+        await aca.container_apps.begin_update(RG, "app", {"properties": {"configuration": {"secrets": []}}})
+    assert err.value.status_code == 400 and err.value.error is not None
+    assert err.value.error.code == "LocationRequired"
+    listed = await aca.container_apps.list_secrets(RG, "app")
+    assert [s.name for s in listed.value] == ["token"]

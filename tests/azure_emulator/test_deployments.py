@@ -266,13 +266,25 @@ async def test_project_template_deploys(emulator: Emulator, client: DeploymentsM
     params = json.loads((REPO / "infra" / "provision" / "inference.parameters.json").read_text())[
         "parameters"
     ]
-    result = await deploy(client, template, params)
+    key = "project-template-api-key-0123456789"
+    result = await deploy(client, template, {**params, "inferenceApiKey": {"value": key}})
     outputs = {k: v.get("value") for k, v in result.properties.outputs.items()}
     assert outputs["SUBSCRIPTION_ID"] == SUB and outputs["RESOURCE_GROUP_NAME"] == RG
     assert outputs["ACA_APP_ENDPOINT"].startswith("127.0.0.1:")
     assert get_registry(emulator).share_exists(outputs["STORAGE_ACCOUNT_NAME"], outputs["FILE_SHARE_NAME"])
     ops = [op async for op in client.deployment_operations.list(RG, "inference")]
     assert ops and all(op.properties.provisioning_state == "Succeeded" for op in ops)
+    # The secure parameter is echoed by type only, and the app keeps it as a write-only secret.
+    assert result.properties.parameters["inferenceApiKey"] == {"type": "SecureString"}
+    app = outputs["ACA_APP_NAME"]
+    stored = get_arm(emulator).get(
+        f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.App/containerApps/{app}"
+    )
+    assert stored is not None and stored["properties"]["configuration"]["secrets"] == [
+        {"name": "inference-api-key"}
+    ]
+    reads = [x for x in emulator.traffic.snapshot() if x.method in ("GET", "HEAD")]
+    assert reads and not any(key.encode() in (x.response_body or b"") for x in reads)
 
 
 async def test_polling_survives_injected_faults(emulator: Emulator, client: DeploymentsMgmtClient) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from tests.azure_emulator import tokens
 from tests.azure_emulator.fidelity.hook import spec_mismatches
 from tests.azure_emulator.routing import RequestContext, json_response
 from tests.azure_emulator.server import Emulator
@@ -35,7 +36,7 @@ def _serve_bad_usages(emu: Emulator) -> None:
 def _get(emu: Emulator, path: str) -> int:
     ctx = ssl.create_default_context(cafile=str(emu.ca_path))
     req = urllib.request.Request(
-        f"{emu.arm_url}{path}?api-version=2026-07-01", headers={"Authorization": "Bearer t"}
+        f"{emu.arm_url}{path}?api-version=2026-07-01", headers={"Authorization": tokens.bearer()}
     )
     try:
         with urllib.request.urlopen(req, context=ctx) as resp:
@@ -80,6 +81,7 @@ def test_marker_opts_a_test_out(emulator: Emulator) -> None:
 OFF_SPEC_TEST = """
 import json, ssl, urllib.request
 import pytest
+from tests.azure_emulator import tokens
 from tests.azure_emulator.routing import json_response
 
 USAGES = "/subscriptions/3f2c7a1e-5b8d-4e0f-9a6c-1d2e3f4a5b6c/providers/Microsoft.App/locations/eastus/usages"
@@ -89,7 +91,7 @@ def serve_off_spec(emulator):
         return json_response({"value": [{"unit": "Count", "currentValue": "zero", "limit": 1, "name": {}}]})
     emulator.arm_router.add("GET", USAGES, bad)
     emulator.arm_router.routes.insert(0, emulator.arm_router.routes.pop())
-    req = urllib.request.Request(emulator.arm_url + USAGES + "?api-version=2026-07-01", headers={"Authorization": "Bearer t"})
+    req = urllib.request.Request(emulator.arm_url + USAGES + "?api-version=2026-07-01", headers={"Authorization": tokens.bearer()})
     with urllib.request.urlopen(req, context=ssl.create_default_context(cafile=str(emulator.ca_path))) as resp:
         assert resp.status == 200
 

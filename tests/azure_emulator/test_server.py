@@ -11,11 +11,14 @@ import urllib.request
 
 import pytest
 
+from tests.azure_emulator import tokens
 from tests.azure_emulator.server import Emulator
 from tests.conftest import REPO
 
 
-def _get(emu: Emulator, path: str, token: str | None = "t") -> tuple[int, dict[str, str], bytes]:
+def _get(
+    emu: Emulator, path: str, token: str | None = tokens.issue(tokens.HOME_TENANT, tokens.DEFAULT_RESOURCE)[0]
+) -> tuple[int, dict[str, str], bytes]:
     ctx = ssl.create_default_context(cafile=str(emu.ca_path))
     req = urllib.request.Request(emu.arm_url + path)
     if token:

@@ -187,9 +187,13 @@ def test_bad_expressions_fail_the_way_arm_does(expr: str, fragment: str | None) 
     assert err.body()["details"] == err.details
 
 
+API_KEY = "key-for-the-template-engine-tests"
+
+
 def _inference_plan(**overrides: Any) -> Any:
     template = json.loads((REPO / "infra/provision/inference.json").read_text())
     params = json.loads((REPO / "infra/provision/inference.parameters.json").read_text())["parameters"]
+    params["inferenceApiKey"] = {"value": API_KEY}
     params.update({k: {"value": v} for k, v in overrides.items()})
     return plan_deployment(template, params, SCOPE)
 
@@ -250,6 +254,9 @@ def test_inference_bodies_and_outputs_read_resources_through_the_resolver() -> N
     assert storage["accountKey"] == "k-one"
     container = bodies["Microsoft.App/containerApps"]["properties"]["template"]["containers"][0]
     assert container["args"] == ["cd /mount/inference; bash ./start.sh"]
+    assert container["env"] == [{"name": "INFERENCE_API_KEY", "secretRef": "inference-api-key"}]
+    configuration = bodies["Microsoft.App/containerApps"]["properties"]["configuration"]
+    assert configuration["secrets"] == [{"name": "inference-api-key", "value": API_KEY}]
     assert bodies["Microsoft.App/containerApps"]["properties"]["template"]["scale"] == {
         "minReplicas": 0,
         "maxReplicas": 3,

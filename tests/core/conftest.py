@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from aitk_inference.core.azure.clients import default_credential
 from aitk_inference.core.azure.cloud import Cloud
+from aitk_inference.core.azure.cloud_metadata import resolve_cloud
 
 from tests.core.helpers import make_template_project
 
@@ -23,8 +24,8 @@ async def credential(azure_env: dict[str, str]) -> AsyncIterator[object]:
 
 
 @pytest.fixture
-def cloud(azure_env: dict[str, str]) -> Cloud:
-    return Cloud.from_env()
+async def cloud(azure_env: dict[str, str]) -> Cloud:
+    return await resolve_cloud()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.azure_emulator import tokens
 from tests.azure_emulator.server import Emulator
 from tests.conftest import emulator_env
 from tests.core.helpers import REPO, SUBSCRIPTION
@@ -110,3 +111,36 @@ def test_provision_then_deploy_then_status(emulator: Emulator, project: Path) ->
     result = run_cli(emulator, "status", "--project", str(project))
     assert result.returncode == 0, result.stderr
     assert config["ACA_APP_NAME"] in result.stdout and "answers" in result.stdout
+
+
+def test_subscription_in_a_guest_tenant_gets_that_tenants_token(emulator: Emulator, project: Path) -> None:
+    """azure-identity asks az for a token with --tenant <the subscription's tenant>; ARM answers 401
+    InvalidAuthenticationTokenTenant to a token from the user's home tenant."""
+    guest = "c4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70"
+    args = ["--project", str(project), "--subscription", guest, "--resource-group", "rg-guest"]
+    result = run_cli(emulator, "provision", *args, "--location", "westus3", "--yes", timeout=300)
+    assert result.returncode == 0, result.stderr
+    to_guest = [
+        e for e in emulator.traffic.snapshot() if guest in e.path and "Authorization" in e.request_headers
+    ]
+    assert to_guest and not [e.path for e in to_guest if e.status == 401]
+    issued_in = {(tokens.claims(e.request_headers["Authorization"][7:]) or {}).get("tid") for e in to_guest}
+    assert issued_in == {tokens.GUEST_TENANT}
+    status = run_cli(emulator, "status", "--project", str(project))
+    assert status.returncode == 0, status.stderr
+
+
+def test_unknown_cloud_and_both_cloud_and_endpoint(emulator: Emulator, project: Path) -> None:
+    result = run_cli(emulator, "status", "--project", str(project), "--cloud", "AzureGermanCloud")
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(
+        "Unknown Azure cloud 'AzureGermanCloud'. Use one of AzureCloud, AzureUSGovernment, AzureChinaCloud, "
+        "or set a custom ARM endpoint (Azure Stack Hub)."
+    )
+    both = run_cli(
+        emulator, "status", "--project", str(project), "--cloud", "AzureCloud", "--arm-endpoint", "https://x"
+    )
+    assert both.returncode == 1
+    assert both.stderr.strip().endswith(
+        "Both a cloud name and a custom ARM endpoint were given. Give either --cloud or --arm-endpoint."
+    )

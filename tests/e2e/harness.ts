@@ -132,8 +132,10 @@ export function writeUserSettings(dirs: CodeServerDirs, settings: Record<string,
   writeFileSync(path.join(dir, 'settings.json'), JSON.stringify(settings, null, 2));
 }
 
-export async function startCodeServer(dirs: CodeServerDirs, env: NodeJS.ProcessEnv): Promise<{ proc: Proc; url: string }> {
-  const args = ['--bind-addr', '127.0.0.1:0', '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
+/** `workspaceTrust`: keep VS Code's workspace trust on (folders open in Restricted Mode unless trusted). */
+export async function startCodeServer(dirs: CodeServerDirs, env: NodeJS.ProcessEnv, options: { workspaceTrust?: boolean } = {}): Promise<{ proc: Proc; url: string }> {
+  const trust = options.workspaceTrust ? [] : ['--disable-workspace-trust'];
+  const args = ['--bind-addr', '127.0.0.1:0', '--auth', 'none', '--disable-telemetry', '--disable-update-check', ...trust, '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
   const child = spawn(CODE_SERVER, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc = new Proc(child, 'code-server');
   child.stdout?.on('data', (d: Buffer) => proc.output.push(d.toString()));

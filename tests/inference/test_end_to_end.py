@@ -3,6 +3,9 @@
 The emulator runs the container's real command (``cd /mount/inference; bash ./start.sh``) through its
 process runtime, with the share's folder as ``/mount`` and this test's interpreter standing in for the
 container image. The tiny model and adapter are put on the share the way a fine-tuning job leaves them.
+The app gets its API key the way Container Apps gives it: provision stores a random key as the app's
+secret and the container's ``INFERENCE_API_KEY`` refers to it (``secretRef``); the test reads it back
+with listSecrets (``api_key``) and chats with it. Without it, ``/v1`` answers 401.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aitk_inference.core.azure.cloud import Cloud
+from aitk_inference.core.azure.cloud_metadata import resolve_cloud
+from aitk_inference.core.deploy.api_key import api_key
 from aitk_inference.core.deploy.deploy import deploy
 from aitk_inference.core.provision.provision import provision
 from aitk_inference.core.reporting import CancellationToken, NonInteractivePrompter, RecordingProgress
@@ -54,7 +58,7 @@ async def test_provision_deploy_then_chat_over_https(
     emulator.services["runtime_factory"] = ProcessRuntime.factory(python=sys.executable)
     project = make_template_project(tmp_path / "project")
     choose_model(project, MODEL_ID)
-    cloud = Cloud.from_env()
+    cloud = await resolve_cloud()
 
     async with AzureCliCredential() as credential:
         config = await provision(
@@ -86,14 +90,29 @@ async def test_provision_deploy_then_chat_over_https(
             )
         except Exception as err:
             raise AssertionError(f"deploy failed: {err}\n{runtime_logs(emulator)}") from err
+        key = await api_key(
+            project, credential, cloud=cloud, progress=RecordingProgress(), prompter=NonInteractivePrompter()
+        )
 
     assert result.endpoint_url == f"https://{config['ACA_APP_ENDPOINT']}"
     assert (share / "inference" / "start.sh").is_file()  # deploy synced the app; the container ran it
 
     verify = ssl.create_default_context(cafile=str(emulator.ca_path))
     async with httpx.AsyncClient(verify=verify, timeout=60) as http:
+        # The key guards /v1; /health stays open for the probes.
+        assert (await http.get(f"{result.endpoint_url}/health")).status_code == 200
+        refused = await http.get(f"{result.endpoint_url}/v1/models")
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["error"]["code"] == "invalid_api_key"
+        wrong = await http.get(
+            f"{result.endpoint_url}/v1/models", headers={"Authorization": "Bearer not-the-key"}
+        )
+        assert wrong.status_code == 401
+        by_header = await http.get(f"{result.endpoint_url}/v1/models", headers={"api-key": key.value})
+        assert by_header.status_code == 200, by_header.text
+
         client = AsyncOpenAI(
-            base_url=f"{result.endpoint_url}/v1", api_key="unused", http_client=http, max_retries=0
+            base_url=f"{result.endpoint_url}/v1", api_key=key.value, http_client=http, max_retries=0
         )
         messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello what is the answer"}]
         completion = await client.chat.completions.create(

@@ -52,7 +52,10 @@ def summarize_bicep(path: Path) -> TemplateSummary:
     nullable = {m.group(1): bool(m.group(3)) for m in _PARAM_LINE.finditer(text)}
     params: dict[str, dict[str, Any]] = {}
     for name, p in tree["parameters"].items():
-        entry: dict[str, Any] = {"type": p["type"].lower(), "nullable": nullable[name]}
+        kinds = {deco["type"] for deco in p["decorators"]}
+        # @secure() compiles to ARM's securestring/secureobject.
+        ptype = ("secure" if "secure" in kinds else "") + p["type"].lower()
+        entry: dict[str, Any] = {"type": ptype, "nullable": nullable[name]}
         if p["default"] is not None:
             entry["default"] = _bicep_literal(p["default"])
         for deco in p["decorators"]:

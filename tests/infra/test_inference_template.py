@@ -25,6 +25,7 @@ OUTPUTS = [
     "ACA_APP_NAME",
     "ACA_APP_ENDPOINT",
 ]
+API_KEY_PARAM = "inferenceApiKey"
 NAME_PARAMS = [
     "storageAccountName",
     "fileShareName",
@@ -99,6 +100,23 @@ def test_template_has_the_contract_the_core_relies_on(arm: dict[str, Any]) -> No
     assert app["configuration"]["ingress"]["external"] is True
 
 
+def test_the_api_key_is_a_secure_parameter_stored_as_a_secret_and_passed_by_secret_ref(
+    arm: dict[str, Any],
+) -> None:
+    assert arm["parameters"][API_KEY_PARAM]["type"] == "securestring"
+    assert "defaultValue" not in arm["parameters"][API_KEY_PARAM]
+    app = arm["resources"][-1]["properties"]
+    secret_name = arm["variables"]["apiKeySecretName"]
+    assert secret_name == "inference-api-key"
+    assert app["configuration"]["secrets"] == [
+        {"name": "[variables('apiKeySecretName')]", "value": f"[parameters('{API_KEY_PARAM}')]"}
+    ]
+    env = app["template"]["containers"][0]["env"]
+    assert env == [{"name": "INFERENCE_API_KEY", "secretRef": "[variables('apiKeySecretName')]"}]
+    # Nothing else may carry the key in clear: no output, no plain env value.
+    assert f"parameters('{API_KEY_PARAM}')" not in json.dumps(arm["outputs"])
+
+
 def test_template_is_valid_against_the_arm_schemas(schema_dir: Path, arm: dict[str, Any]) -> None:
     assert errors(schema_dir, "2019-04-01/deploymentTemplate.json", arm) == []
 
@@ -118,7 +136,9 @@ def test_parameters_file_is_valid_and_names_only_template_parameters(
     assert errors(schema_dir, "2019-04-01/deploymentParameters.json", params) == []
     assert set(params["parameters"]) <= set(arm["parameters"])
     required = {n for n, p in arm["parameters"].items() if "defaultValue" not in p and not p.get("nullable")}
-    assert required <= set(params["parameters"])
+    # Provisioning supplies the API key; it must never sit in a file of the repository.
+    assert required - set(params["parameters"]) == {API_KEY_PARAM}
+    assert API_KEY_PARAM not in params["parameters"]
 
 
 def test_config_file_lists_every_output_unset() -> None:

@@ -18,6 +18,8 @@ from lsprotocol import types
 from pygls.uris import from_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from tests.azure_emulator import tokens
+
 FAKE_AZ_DIR = Path(__file__).resolve().parents[1] / "azure_emulator" / "fake_az"
 SERVER_COMMAND = [sys.executable, "-m", "aitk_inference", "serve"]
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -39,8 +41,10 @@ class ScriptedUser:
     picks: list[dict[str, Any]] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
+    issued_tokens: list[str] = field(default_factory=list)  # to check none reaches a log
     message_requests: list[types.ShowMessageRequestParams] = field(default_factory=list)
     clipboard: list[str] = field(default_factory=list)
+    copy_api_key: list[dict[str, Any]] = field(default_factory=list)
     show_output: int = 0
     run_provision: list[dict[str, Any]] = field(default_factory=list)
     pick_answer: Callable[[dict[str, Any]], Any] = lambda params: None
@@ -79,7 +83,12 @@ class ScriptedUser:
                     await self.token_gate.wait()
                 if self.token_error:
                     raise RuntimeError("The user did not sign in.")
-                return {"token": "vscode-session-token", "expiresOn": int(time.time()) + 3600}
+                # As VS Code's Microsoft account: a token for the tenant asked for (VSCODE_TENANT:<id>),
+                # else the account's home tenant, for the requested resource.
+                tenant = params.get("tenantId") or tokens.HOME_TENANT
+                token, expires_on = tokens.issue(tenant, tokens.resource_from_scope(params["scopes"][0]))
+                self.issued_tokens.append(token)
+                return {"token": token, "expiresOn": expires_on}
 
         @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
         def message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
@@ -90,6 +99,10 @@ class ScriptedUser:
         @client.feature("aitk/copyToClipboard")
         def copy(params: Any) -> None:
             self.clipboard.append(plain(params)["text"])
+
+        @client.feature("aitk/copyApiKey")
+        def copy_api_key(params: Any) -> None:
+            self.copy_api_key.append(plain(params))
 
         @client.feature("aitk/showOutput")
         def show_output(params: Any) -> None:

@@ -12,6 +12,8 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from tests.azure_emulator import tokens
+from tests.azure_emulator.arm import get_arm
 from tests.azure_emulator.server import Emulator
 from tests.conftest import emulator_env
 from tests.core.helpers import SUBSCRIPTION
@@ -20,7 +22,11 @@ from tests.lsp.conftest import ScriptedUser, Session, StartSession, uri
 DEPLOY = "aitk.inference.server.deploy"
 PROVISION = "aitk.inference.server.provision"
 STATUS = "aitk.inference.server.status"
+API_KEY = "aitk.inference.server.api-key"
 SECOND_SUBSCRIPTION = "9a8b7c6d-1e2f-4a3b-8c5d-6e7f8a9b0c1d"
+GUEST_SUBSCRIPTION = "c4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70"  # in the tenant where the user is a guest
+# The emulator's metadata document names ARM's audience; the scope is that audience + /.default.
+EMULATOR_ARM_SCOPE = "https://management.core.windows.net//.default"
 CONFIG_KEYS = [
     "SUBSCRIPTION_ID",
     "RESOURCE_GROUP_NAME",
@@ -83,7 +89,11 @@ async def test_provision_asks_through_pickers_and_uses_the_choices(
     config = await session.execute(PROVISION, {"workDoneToken": token})
 
     subscription_pick, group_pick, location_pick = user.picks
-    assert {i["value"] for i in subscription_pick["items"]} == {SUBSCRIPTION, SECOND_SUBSCRIPTION}
+    assert {i["value"] for i in subscription_pick["items"]} == {
+        SUBSCRIPTION,
+        SECOND_SUBSCRIPTION,
+        GUEST_SUBSCRIPTION,
+    }
     assert group_pick["createNewLabel"] and "resource group" in group_pick["title"]
     assert "westus3" in {i["value"] for i in location_pick["items"]}
     assert user.inputs[0]["title"] == "Name of the new resource group"
@@ -108,9 +118,38 @@ async def test_provision_asks_through_pickers_and_uses_the_choices(
     logs = "\n".join(session.logs())
     assert "DeploymentDetailsBlade" in logs  # the portal link
     assert f"Inference endpoint: https://{config['ACA_APP_ENDPOINT']}" in logs
-    assert "emulator-token-" not in logs
+    assert session.user.issued_tokens and not any(t in logs for t in session.user.issued_tokens)
+    assert "eyJ" not in logs  # no JWT at all
     await session.wait_for(lambda: bool(session.client.messages), "the provisioning-done message")
     assert session.client.messages[-1].type == types.MessageType.Info
+
+
+async def test_provision_into_a_guest_tenant_asks_the_client_for_that_tenants_token(
+    start_session: StartSession, project: Path, emulator: Emulator
+) -> None:
+    user = ScriptedUser(
+        pick_answer=answer_picks(
+            {"location": "westus3", "subscription": GUEST_SUBSCRIPTION, "resource group": "$createNew"}
+        ),
+        input_answer=lambda params: "rg-guest",
+        message_answer=confirm_continue,
+    )
+    session = await start_session([project], env=emulator_env(emulator), user=user)
+    config = await session.execute(PROVISION, {"workspaceFolder": uri(project)})
+    assert config["SUBSCRIPTION_ID"] == GUEST_SUBSCRIPTION
+    # the default tenant's token (sign-in, listing tenants), then one per tenant, each asked for once
+    assert user.token_requests == [
+        {"scopes": [EMULATOR_ARM_SCOPE]},
+        {"scopes": [EMULATOR_ARM_SCOPE], "tenantId": tokens.HOME_TENANT},
+        {"scopes": [EMULATOR_ARM_SCOPE], "tenantId": tokens.GUEST_TENANT},
+    ]
+    to_guest = [e for e in emulator.traffic.snapshot() if GUEST_SUBSCRIPTION in e.path]
+    assert to_guest and not [e.path for e in to_guest if e.status == 401]
+    assert {
+        (tokens.claims(e.request_headers["Authorization"][7:]) or {}).get("tid")
+        for e in to_guest
+        if "Authorization" in e.request_headers
+    } == {tokens.GUEST_TENANT}
 
 
 async def provision_directly(session: Session, project: Path) -> dict[str, Any]:
@@ -144,14 +183,18 @@ async def test_deploy_reports_progress_and_offers_the_endpoint(
     await session.wait_for(lambda: bool(session.client.shown_documents), "window/showDocument")
     done = user.message_requests[0]
     assert done.message == "Deployment done." and done.type == types.MessageType.Info
-    assert [a.title for a in done.actions or []] == ["Go to Inference Endpoint", "Copy Endpoint"]
+    assert [a.title for a in done.actions or []] == [
+        "Go to Inference Endpoint",
+        "Copy API Key",
+        "Copy Endpoint",
+    ]
     shown = session.client.shown_documents[0]
     assert shown.uri == endpoint and shown.external is True
     assert f"Inference endpoint: {endpoint}" in session.logs()
     assert f"Opening {endpoint}" in session.logs()
     # signed in with the token the client gave (the emulator needs a bearer token on every call)
     assert user.token_requests and any("token from client" in line for line in session.logs())
-    assert not any("vscode-session-token" in line for line in session.logs())
+    assert not any(t in line for t in user.issued_tokens for line in session.logs())
 
     # again with nothing changed: nothing uploaded; "Copy Endpoint" puts the URL on the clipboard
     user.message_requests.clear()
@@ -269,6 +312,46 @@ async def test_bad_input_is_an_error_notification_with_actions(
         assert user.run_provision == [{"workspaceFolder": uri(project)}]
     else:
         await session.wait_for(lambda: user.show_output == 1, "aitk/showOutput")
+
+
+async def test_copy_api_key_hands_over_through_the_api_key_command_only(
+    start_session: StartSession, project: Path, emulator: Emulator
+) -> None:
+    """The "Copy API Key" button sends no key: the client asks for it with the api-key command, whose
+    result is the only message that carries it; no log line, progress or notification does."""
+    session = await start_session([project], env=emulator_env(emulator))
+    config = await provision_directly(session, project)
+    user = session.user
+    user.message_answer = lambda params: "Copy API Key"
+    await session.execute(DEPLOY, {"workspaceFolder": uri(project)})
+    await session.wait_for(lambda: bool(user.copy_api_key), "aitk/copyApiKey")
+    assert user.copy_api_key == [{"workspaceFolder": uri(project)}]
+
+    token = session.new_token("key-1")
+    result = await session.execute(API_KEY, {"workspaceFolder": uri(project), "workDoneToken": token})
+    handler: Any = get_arm(emulator).handlers["microsoft.app/containerapps"]
+    rid = (
+        f"/subscriptions/{SUBSCRIPTION}/resourcegroups/rg-lsp/providers/microsoft.app/containerapps/"
+        f"{config['ACA_APP_NAME']}"
+    )
+    key = handler.apps[rid.lower()].secrets["inference-api-key"]
+    assert result == {
+        "appName": config["ACA_APP_NAME"],
+        "resourceGroup": "rg-lsp",
+        "subscriptionId": SUBSCRIPTION,
+        "secretName": "inference-api-key",
+        "rotated": False,
+        "revisionsRestarted": [],
+        "apiKey": key,
+    }
+    check_progress(session, token, title="Reading the endpoint's API key", end="API key done.")
+    said = [*session.logs(), *(str(v) for v in session.progress(token)), *user.clipboard]
+    said += [m.message for m in session.client.messages] + [m.message for m in user.message_requests]
+    assert said and not [line for line in said if key in line]
+    assert (
+        f"Read the API key of container app {config['ACA_APP_NAME']} (secret 'inference-api-key')."
+        in session.logs()
+    )
 
 
 async def test_deploy_asks_before_taking_over_files_it_did_not_write(

@@ -14,7 +14,7 @@ server imports it at start-up, before any Azure SDK is needed).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,12 +44,17 @@ class OperationInput:
     # Deploy: replace files on the share that this tool did not write. None: ask the prompter.
     take_over: bool | None = None
     lock_wait: float | None = None  # deploy: seconds to wait for another deploy to the same share
+    api_key: str | None = field(default=None, repr=False)  # a key the user supplied (provision, api-key)
+    rotate: bool = False  # api-key: set a new key
 
 
 @dataclass(frozen=True)
 class Outcome:
-    lines: list[str]  # for a person, in order
-    data: dict[str, Any]  # JSON-ready (camelCase keys)
+    lines: list[str]  # for a person, in order; never a secret
+    data: dict[str, Any]  # JSON-ready (camelCase keys); never a secret
+    # A secret the person asked for (the API key): the CLI prints it alone on stdout, the LSP server
+    # returns it to the extension only; neither logs it.
+    secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ async def _provision(inp: OperationInput) -> Outcome:
         subscription_id=inp.subscription_id,
         resource_group=inp.resource_group,
         location=inp.location,
+        api_key=inp.api_key,
     )
     return Outcome(
         lines=[
@@ -152,6 +158,37 @@ async def _status(inp: OperationInput) -> Outcome:
     )
 
 
+async def _api_key(inp: OperationInput) -> Outcome:
+    from aitk_inference.core.deploy.api_key import api_key
+
+    key = await api_key(
+        inp.project,
+        inp.credential,
+        cloud=inp.cloud,
+        progress=inp.progress,
+        prompter=inp.prompter,
+        rotate=inp.rotate,
+        new_value=inp.api_key,
+    )
+    where = f"container app {key.app_name} (secret '{key.secret_name}')"
+    lines = [f"Set a new API key on {where}." if key.rotated else f"Read the API key of {where}."]
+    if key.rotated:
+        restarted = ", ".join(key.revisions_restarted) or "none"
+        lines.append(f"Revision(s) restarted to read it: {restarted}.")
+    return Outcome(
+        lines=lines,
+        data={
+            "appName": key.app_name,
+            "resourceGroup": key.resource_group,
+            "subscriptionId": key.subscription_id,
+            "secretName": key.secret_name,
+            "rotated": key.rotated,
+            "revisionsRestarted": list(key.revisions_restarted),
+        },
+        secret=key.value,
+    )
+
+
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
@@ -168,6 +205,15 @@ OPERATIONS: dict[str, Operation] = {
         ),
         Operation(
             "status", "Status", "Checking inference status", cancellable=False, exclusive=False, run=_status
+        ),
+        # Exclusive: a rotation restarts revisions, which must not cross a deploy's restart.
+        Operation(
+            "api-key",
+            "API key",
+            "Reading the endpoint's API key",
+            cancellable=False,
+            exclusive=True,
+            run=_api_key,
         ),
     )
 }

@@ -45,10 +45,17 @@ class Work:
     cloud: Cloud
 
     def credential(self) -> ClientTokenCredential:
-        async def ask(scopes: list[str]) -> Any:
-            return await self.bridge.request(methods.GET_TOKEN, {"scopes": scopes}, self.cancel)
+        async def ask(scopes: list[str], tenant_id: str | None) -> Any:
+            params: dict[str, Any] = {"scopes": scopes}
+            if tenant_id:
+                params["tenantId"] = tenant_id
+            return await self.bridge.request(methods.GET_TOKEN, params, self.cancel)
 
-        return ClientTokenCredential(ask, self.ls.token_cache)
+        from aitk_inference.core.azure.clients import default_credential
+
+        return ClientTokenCredential(
+            ask, self.ls.token_cache, fallback_factory=lambda: default_credential(self.cloud)
+        )
 
     async def sign_in(self, credential: ClientTokenCredential) -> None:
         """Get the ARM token first: a sign-in problem shows before any other step."""
@@ -74,7 +81,11 @@ class Work:
             )
         for line in outcome.lines:
             self.progress.log(line)
-        return outcome.data
+        if outcome.secret is None:
+            return outcome.data
+        # Only in the result of the command that asked for it (the extension redacts "apiKey" in
+        # its trace and output; see server/README.md "The API key").
+        return {**outcome.data, "apiKey": outcome.secret}
 
 
 def _rpc_error(code: int, message: str, error: AitkError | None = None, **extra: Any) -> JsonRpcException:
@@ -114,15 +125,18 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
         progress = LspProgress(bridge, args.work_done_token)
         progress.begin(operation.title, cancellable=operation.cancellable)
         progress.log(f"{operation.title}: {folder}")
-        project, cloud, prog = folder, Cloud.from_env(), progress
+        project, prog = folder, progress
 
         async def work(cancel: CancellationToken) -> dict[str, Any]:
+            from aitk_inference.core.azure.cloud_metadata import resolve_cloud
+
+            cloud = await resolve_cloud()  # AZURE_CLOUD / AZURE_RESOURCE_MANAGER_ENDPOINT from the client
             return await Work(ls, bridge, project, args, prog, cancel, cloud).run(operation)
 
         result = await op.run_in_worker(work)
         progress.end(f"{noun} done.")
         if kind == "deploy":
-            notifications.deployment_done(ls, result["endpointUrl"])
+            notifications.deployment_done(ls, result["endpointUrl"], folder)
         elif kind == "provision":
             notifications.show_info(ls, "Provisioning done. infra/inference.config.json is up to date.")
         return result

@@ -2,8 +2,10 @@
 
 The extension answers from VS Code's Microsoft authentication provider. When the client cannot
 answer (no handler: "method not found", or any error) the request falls back to azure-identity's
-``DefaultAzureCredential`` (which honours ``AZURE_TOKEN_CREDENTIALS``). Tokens are cached until
-shortly before they expire and are never logged: nothing here formats a token into a message.
+``DefaultAzureCredential`` (which honours ``AZURE_TOKEN_CREDENTIALS``). A request names the
+tenant when the SDK asks for one (the subscription's tenant, see core/azure/tenants.py). Tokens are
+cached per tenant and scopes until shortly before they expire and are never logged: nothing here
+formats a token into a message.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ if TYPE_CHECKING:  # azure.core costs ~40 ms to import: not on the server's star
 # Refresh this long before expiry, so a token never expires in the middle of a request.
 REFRESH_MARGIN_S = 300
 
-AskClient = Callable[[list[str]], Awaitable[Any]]
+# (scopes, tenant ID or None for the account's default tenant) → the client's answer
+AskClient = Callable[[list[str], str | None], Awaitable[Any]]
+CacheKey = tuple[str, tuple[str, ...]]  # (tenant ID or "", sorted scopes)
 
 
 class TokenCache:
@@ -31,18 +35,18 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, ...], AccessTokenInfo] = {}
+        self._tokens: dict[CacheKey, AccessTokenInfo] = {}
 
-    def get(self, scopes: tuple[str, ...]) -> AccessTokenInfo | None:
+    def get(self, key: CacheKey) -> AccessTokenInfo | None:
         with self._lock:
-            token = self._tokens.get(scopes)
+            token = self._tokens.get(key)
         if token is not None and token.expires_on - time.time() > REFRESH_MARGIN_S:
             return token
         return None
 
-    def put(self, scopes: tuple[str, ...], token: AccessTokenInfo) -> None:
+    def put(self, key: CacheKey, token: AccessTokenInfo) -> None:
         with self._lock:
-            self._tokens[scopes] = token
+            self._tokens[key] = token
 
 
 class ClientCannotAnswer(Exception):
@@ -84,34 +88,35 @@ class ClientTokenCredential:
     ) -> AccessToken:
         from azure.core.credentials import AccessToken
 
-        info = await self._token(scopes, fresh=claims is not None)
+        info = await self._token(scopes, tenant_id, fresh=claims is not None)
         return AccessToken(info.token, info.expires_on)
 
     async def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
-        return await self._token(scopes, fresh=bool(options and options.get("claims")))
+        options = options or {}
+        return await self._token(scopes, options.get("tenant_id"), fresh=bool(options.get("claims")))
 
-    async def _token(self, scopes: tuple[str, ...], *, fresh: bool) -> AccessTokenInfo:
+    async def _token(self, scopes: tuple[str, ...], tenant_id: str | None, *, fresh: bool) -> AccessTokenInfo:
         if not scopes:
             raise ValueError("get_token needs at least one scope")
-        key = tuple(sorted(scopes))
+        key: CacheKey = (tenant_id or "", tuple(sorted(scopes)))
         if not fresh and (cached := self._cache.get(key)) is not None:
             return cached
         try:
-            token = await self._from_client(list(scopes))
+            token = await self._from_client(list(scopes), tenant_id)
             self.source = "client"
         except ClientCannotAnswer:
-            token = await self._from_fallback(scopes)
+            token = await self._from_fallback(scopes, tenant_id)
             self.source = "DefaultAzureCredential"
         self._cache.put(key, token)
         return token
 
-    async def _from_client(self, scopes: list[str]) -> AccessTokenInfo:
+    async def _from_client(self, scopes: list[str], tenant_id: str | None) -> AccessTokenInfo:
         from pygls.exceptions import JsonRpcException
 
         try:
-            answer = await self._ask_client(scopes)
+            answer = await self._ask_client(scopes, tenant_id)
         except JsonRpcException as exc:
             raise ClientCannotAnswer(exc.message) from None
         if not isinstance(answer, dict):
@@ -125,14 +130,15 @@ class ClientTokenCredential:
         expires = int(expires_on / 1000) if expires_on > 1e11 else int(expires_on)
         return AccessTokenInfo(token, expires)
 
-    async def _from_fallback(self, scopes: tuple[str, ...]) -> AccessTokenInfo:
+    async def _from_fallback(self, scopes: tuple[str, ...], tenant_id: str | None) -> AccessTokenInfo:
         if self._fallback is None:
             self._fallback = self._fallback_factory()
         try:
             if hasattr(self._fallback, "get_token_info"):
-                info: AccessTokenInfo = await self._fallback.get_token_info(*scopes)
+                options: TokenRequestOptions = {"tenant_id": tenant_id} if tenant_id else {}
+                info: AccessTokenInfo = await self._fallback.get_token_info(*scopes, options=options)
                 return info
-            token = await self._fallback.get_token(*scopes)
+            token = await self._fallback.get_token(*scopes, tenant_id=tenant_id)
         except Exception as exc:
             raise AitkError(
                 f"Could not sign in to Azure: the editor gave no token and DefaultAzureCredential failed ({exc}).",

@@ -10,6 +10,7 @@ SERVER_COMMAND_PREFIX: Final = "aitk.inference.server."
 CMD_PROVISION: Final = "aitk.inference.server.provision"
 CMD_DEPLOY: Final = "aitk.inference.server.deploy"
 CMD_STATUS: Final = "aitk.inference.server.status"
+CMD_API_KEY: Final = "aitk.inference.server.api-key"
 
 
 def server_command(operation: str) -> str:
@@ -25,6 +26,9 @@ GET_TOKEN: Final = "aitk/getToken"
 COPY_TO_CLIPBOARD: Final = "aitk/copyToClipboard"
 SHOW_OUTPUT: Final = "aitk/showOutput"
 RUN_PROVISION: Final = "aitk/runProvision"
+# The user asked to copy the endpoint's API key: the extension reads it with CMD_API_KEY (the key
+# never travels in a notification), keeps it in SecretStorage and copies it.
+COPY_API_KEY: Final = "aitk/copyApiKey"
 
 # the value aitk/pick answers when the user chose the "create new" entry
 PICK_CREATE_NEW: Final = "$createNew"
@@ -32,6 +36,7 @@ PICK_CREATE_NEW: Final = "$createNew"
 # message-request action titles
 ACTION_GO_TO_ENDPOINT: Final = "Go to Inference Endpoint"
 ACTION_COPY_ENDPOINT: Final = "Copy Endpoint"
+ACTION_COPY_API_KEY: Final = "Copy API Key"
 ACTION_PROVISION_NOW: Final = "Provision now"
 ACTION_OPEN_OUTPUT: Final = "Open output"
 DEPLOYMENT_DONE: Final = "Deployment done."

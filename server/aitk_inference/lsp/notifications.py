@@ -77,13 +77,13 @@ def show_info(ls: LanguageServer, message: str) -> None:
     ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=message))
 
 
-def deployment_done(ls: LanguageServer, endpoint_url: str) -> None:
+def deployment_done(ls: LanguageServer, endpoint_url: str, folder: Path | None = None) -> None:
     async def run() -> None:
         choice = await _ask(
             ls,
             types.MessageType.Info,
             methods.DEPLOYMENT_DONE,
-            [methods.ACTION_GO_TO_ENDPOINT, methods.ACTION_COPY_ENDPOINT],
+            [methods.ACTION_GO_TO_ENDPOINT, methods.ACTION_COPY_API_KEY, methods.ACTION_COPY_ENDPOINT],
         )
         if choice == methods.ACTION_GO_TO_ENDPOINT:
             log(ls, f"Opening {endpoint_url}")
@@ -91,6 +91,11 @@ def deployment_done(ls: LanguageServer, endpoint_url: str) -> None:
                 await ls.window_show_document_async(types.ShowDocumentParams(uri=endpoint_url, external=True))
             except Exception as exc:
                 logger.warning("window/showDocument failed: %s", exc)
+        elif choice == methods.ACTION_COPY_API_KEY:
+            # No key here: the extension fetches it with its own request (see methods.COPY_API_KEY).
+            ls.protocol.notify(
+                methods.COPY_API_KEY, {"workspaceFolder": from_fs_path(str(folder)) if folder else None}
+            )
         elif choice == methods.ACTION_COPY_ENDPOINT:
             ls.protocol.notify(methods.COPY_TO_CLIPBOARD, {"text": endpoint_url})
             log(ls, f"Copied {endpoint_url} to the clipboard.")

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.azure_emulator.arm.common import ResourceId, arm_route, iso, ok
+from tests.azure_emulator.arm.common import ResourceId, arm_route, iso, ok, retry_after
 from tests.azure_emulator.arm.state import ArmState, PutOutcome, TypeHandler
 from tests.azure_emulator.ingress import AppInfo, AppIngress, AppRuntime, runtime_factory
 from tests.azure_emulator.routing import ArmError, RequestContext
@@ -124,6 +124,19 @@ def normalize_template(template: dict[str, Any]) -> dict[str, Any]:
         scale["rules"] = rules
         template["scale"] = scale
     return template
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """JSON merge patch (RFC 7396), the semantics ARM PATCH bodies follow."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
 
 
 # -- managed environments --------------------------------------------------------------------
@@ -323,7 +336,12 @@ class ContainerApps(TypeHandler):
         config = dict(props.get("configuration") or {})
         secret_list = config.get("secrets") or []
         if "secrets" in (given.get("configuration") or {}):
-            state.secrets = {s["name"]: str(s.get("value", "")) for s in secret_list if "name" in s}
+            # A secret named without a value (as GET shows them) keeps the value it has.
+            state.secrets = {
+                s["name"]: str(s["value"]) if "value" in s else state.secrets.get(s["name"], "")
+                for s in secret_list
+                if "name" in s
+            }
         config["secrets"] = [{"name": name} for name in state.secrets] or None  # values are write-only
         config.setdefault("activeRevisionsMode", "Single")
         ingress = config.get("ingress")
@@ -382,6 +400,25 @@ class ContainerApps(TypeHandler):
 
         op, url = self.start_operation(rid, location, api_version, "containerappOperationStatuses", then=done)
         return PutOutcome(res, existing is None, operation=op, async_url=url)
+
+    async def patch(self, rid: ResourceId, body: dict[str, Any], api_version: str) -> PutOutcome:
+        """``ContainerApps_Update``: the body is merged into the app (objects key by key, arrays
+        replaced), then applied like a PUT. A secrets-only change makes no new revision: running
+        replicas keep the old values until a revision restarts, as in Azure."""
+        existing = self.arm.require(rid)
+        current = {k: v for k, v in existing.items() if k not in ("id", "name", "type", "systemData")}
+        outcome = await self.put(rid, merge_patch(current, body), api_version, existing)
+        if outcome.operation is not None:
+            outcome.operation.result_id = str(rid)
+        return outcome
+
+    def action(
+        self, rid: ResourceId, action: str, body: dict[str, Any] | None, api_version: str
+    ) -> tuple[int, Any]:
+        if action.lower() != "listsecrets":
+            return super().action(rid, action, body, api_version)
+        state = self.apps.get(rid.key, AppState())
+        return 200, {"value": [{"name": name, "value": value} for name, value in state.secrets.items()]}
 
     def _new_revision(self, rid: ResourceId, state: AppState, template: dict[str, Any]) -> None:
         suffix = template.get("revisionSuffix") or _suffix()
@@ -679,6 +716,31 @@ def register_containerapps(arm: ArmState) -> None:
         return ResourceId(p["sub"], p["rg"], "Microsoft.App", ("containerApps",), (p["app"],))
 
     @arm_route()
+    async def patch_app(ctx: RequestContext) -> web.StreamResponse:
+        body = ctx.json()
+        if not isinstance(body, dict):
+            raise ArmError(
+                400, "InvalidRequestContent", "The request content was invalid: a JSON object is required."
+            )
+        if not body.get("location"):  # the spec's ContainerApp body requires it, PATCH included
+            raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
+        rid = app_rid(ctx)
+        outcome = await apps.patch(rid, body, ctx.api_version or "")
+        assert outcome.operation is not None and outcome.async_url is not None
+        location = str(outcome.resource.get("location") or "").replace(" ", "").lower()
+        results = (
+            f"{arm.emulator.arm_url}/subscriptions/{rid.subscription}/providers/Microsoft.App/locations/"
+            f"{location}/containerappOperationResults/{outcome.operation.id}?api-version={ctx.api_version}"
+        )
+        # 202 with both polling URLs, as Container Apps answers an update.
+        headers = {
+            "Azure-AsyncOperation": outcome.async_url,
+            "Location": results,
+            "Retry-After": retry_after(arm.emulator),
+        }
+        return ok(None, status=202, headers=headers)
+
+    @arm_route()
     async def list_revisions(ctx: RequestContext) -> web.StreamResponse:
         app, revs = apps.revisions(app_rid(ctx))
         return ok({"value": [apps.revision_body(app, rev) for rev in revs]})
@@ -766,6 +828,7 @@ def register_containerapps(arm: ArmState) -> None:
             )
         return ok({"value": value})
 
+    r.add("PATCH", app_base, patch_app)
     r.add("GET", app_base + "/revisions", list_revisions)
     r.add("GET", app_base + "/revisions/{rev}", get_revision)
     r.add("POST", app_base + "/revisions/{rev}/restart", restart_revision)

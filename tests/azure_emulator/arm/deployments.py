@@ -241,7 +241,7 @@ class Deployments:
             resource_group=group["name"],
             resource_group_location=group["location"],
             deployment_name=name,
-            tenant_id=self.arm.emulator.settings.tenant_id,
+            tenant_id=self.arm.subscription(sub).get("tenantId", self.arm.emulator.settings.tenant_id),
         )
         try:
             plan = plan_deployment(template, parameters, scope)

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.azure_emulator import arm_auth
 from tests.azure_emulator.arm.common import ResourceId, arm_route, ok, poll_retry_after, retry_after
 from tests.azure_emulator.arm.state import ArmState
 from tests.azure_emulator.routing import ArmError, RequestContext
@@ -42,7 +43,7 @@ def register_resources(arm: ArmState) -> None:
             "managedByTenants": [],
             "tags": {},
             "subscriptionId": s["subscriptionId"],
-            "tenantId": emu.settings.tenant_id,
+            "tenantId": s.get("tenantId", emu.settings.tenant_id),
             "displayName": s["displayName"],
             "state": "Enabled",
             "subscriptionPolicies": {
@@ -55,7 +56,10 @@ def register_resources(arm: ArmState) -> None:
     @arm_route()
     async def list_subs(ctx: RequestContext) -> web.StreamResponse:
         # The 2022-12-01 spec makes nextLink required; an empty one ends paging in the SDKs.
-        return ok({"value": [sub_body(s) for s in emu.settings.subscriptions], "nextLink": ""})
+        # Like ARM: the subscriptions of the token's tenant only (a guest lists each tenant separately).
+        tid = (arm_auth.bearer_claims(ctx.request) or {}).get("tid")
+        subs = [s for s in emu.settings.subscriptions if s.get("tenantId", emu.settings.tenant_id) == tid]
+        return ok({"value": [sub_body(s) for s in subs], "nextLink": ""})
 
     @arm_route()
     async def get_sub(ctx: RequestContext) -> web.StreamResponse:
@@ -63,7 +67,11 @@ def register_resources(arm: ArmState) -> None:
 
     @arm_route()
     async def list_tenants(ctx: RequestContext) -> web.StreamResponse:
-        tid = emu.settings.tenant_id
+        # Every tenant the user belongs to: the home one and the one where the user is a guest.
+        names = {
+            emu.settings.tenant_id: "Emulated Tenant",
+            emu.settings.guest_tenant_id: "Emulated Guest Tenant",
+        }
         return ok(
             {
                 "value": [
@@ -71,14 +79,19 @@ def register_resources(arm: ArmState) -> None:
                         "id": f"/tenants/{tid}",
                         "tenantId": tid,
                         "tenantCategory": "Home",
-                        "displayName": "Emulated Tenant",
-                        "defaultDomain": "emulated.onmicrosoft.com",
-                        "domains": ["emulated.onmicrosoft.com"],
+                        "displayName": name,
+                        "defaultDomain": f"{domain}.onmicrosoft.com",
+                        "domains": [f"{domain}.onmicrosoft.com"],
                     }
+                    for (tid, name), domain in zip(names.items(), ("emulated", "emulatedguest"), strict=True)
                 ],
                 "nextLink": "",
             }
         )
+
+    @arm_route()
+    async def metadata_endpoints(ctx: RequestContext) -> web.StreamResponse:
+        return ok(arm_auth.metadata_document(emu.settings, emu.arm_url))
 
     @arm_route()
     async def list_locations(ctx: RequestContext) -> web.StreamResponse:
@@ -209,6 +222,9 @@ def register_resources(arm: ArmState) -> None:
                 )
             if op.error:
                 raise ArmError(400, op.error["code"], op.error["message"], details=op.error.get("details"))
+            result = arm.get(op.result_id) if op.result_id else None
+            if result is not None:
+                return ok(result)
             return ok(None, status=204)
         headers = {"Retry-After": poll_retry_after(emu)} if op.status == "InProgress" else {}
         return ok(op.status_body(ctx.request.path), headers=headers)
@@ -216,6 +232,7 @@ def register_resources(arm: ArmState) -> None:
     r.add("GET", "/subscriptions/{sub}/providers/{ns}/locations/{loc}/{kind}/{op}", operation_status)
     r.add("GET", "/subscriptions", list_subs)
     r.add("GET", "/tenants", list_tenants)
+    r.add("GET", "/metadata/endpoints", metadata_endpoints)
     r.add("GET", "/subscriptions/{sub}", get_sub)
     r.add("GET", "/subscriptions/{sub}/locations", list_locations)
     r.add("GET", "/subscriptions/{sub}/resourcegroups", list_rgs)

@@ -30,6 +30,9 @@ class Operation:
     end_time: str | None = None
     error: dict[str, Any] | None = None
     resource_id: str | None = None
+    # Set for an update polled through ``Location`` (PATCH): once done, that URL answers 200 with
+    # this resource, as ARM's final-state-via-location contract says; unset, it answers 204.
+    result_id: str | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def finish(self, error: dict[str, Any] | None = None) -> None:

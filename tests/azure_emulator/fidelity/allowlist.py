@@ -55,7 +55,42 @@ class AllowedRoute:
     reason: str
 
 
+# ARM's cloud metadata document (``GET /metadata/endpoints?api-version=2022-09-01``), as
+# az cloud register --endpoint-resource-manager / azure-cli's cloud module read it: a list of clouds.
+CLOUD_METADATA_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["name", "resourceManager", "portal", "authentication", "suffixes"],
+        "properties": {
+            "name": {"type": "string"},
+            "resourceManager": {"type": "string", "format": "uri"},
+            "portal": {"type": "string"},
+            "authentication": {
+                "type": "object",
+                "required": ["loginEndpoint", "audiences", "tenant"],
+                "properties": {
+                    "loginEndpoint": {"type": "string"},
+                    "audiences": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    "tenant": {"type": "string"},
+                    "identityProvider": {"type": "string"},
+                },
+            },
+            "suffixes": {"type": "object"},
+        },
+    },
+}
+
 ALLOWED: tuple[AllowedRoute, ...] = (
+    AllowedRoute(
+        "ARM cloud metadata",
+        "GET",
+        re.compile(r"^/metadata/endpoints/?$", re.IGNORECASE),
+        frozenset({200}),
+        CLOUD_METADATA_SCHEMA,
+        "ARM's cloud description (endpoints, token audiences); a platform document, not in any RP spec.",
+    ),
     AllowedRoute(
         "ARM async operation status",
         "GET",

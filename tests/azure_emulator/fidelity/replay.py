@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from tests.azure_emulator import tokens
 from tests.azure_emulator.fidelity.allowlist import OPERATION_STATUS_SCHEMA, allowed_route
 from tests.azure_emulator.fidelity.recordings import Entry, current_api_version
 from tests.azure_emulator.fidelity.specs import SpecIndex
@@ -88,7 +89,7 @@ class Replayer:
     def send(self, method: str, url: str, body: Any = None) -> Response:
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         req = urllib.request.Request(url, data=data, method=method)
-        req.add_header("Authorization", "Bearer replayed-recording")
+        req.add_header("Authorization", tokens.bearer())
         req.add_header("Accept", "application/json")
         if data is not None:
             req.add_header("Content-Type", "application/json")

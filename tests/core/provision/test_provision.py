@@ -13,10 +13,12 @@ from aitk_inference.core.errors import AitkError, ConfigError, OperationCancelle
 from aitk_inference.core.provision.provision import provision
 from aitk_inference.core.reporting import CREATE_NEW, CancellationToken, RecordingProgress
 
+from tests.azure_emulator import tokens
 from tests.azure_emulator.server import Emulator
 from tests.core.helpers import SUBSCRIPTION, ScriptedPrompter
 
 SECOND_SUBSCRIPTION = "9a8b7c6d-1e2f-4a3b-8c5d-6e7f8a9b0c1d"
+GUEST_SUBSCRIPTION = "c4e5f6a7-b8c9-4d0e-8f1a-2b3c4d5e6f70"  # in the tenant where the user is a guest
 
 
 async def run_provision(
@@ -93,10 +95,52 @@ async def test_provision_asks_for_subscription_and_new_group(
     config, _progress = await run_provision(project, credential, cloud, prompter=prompter)
     titles = [t for t, _items in prompter.asked]
     assert titles[0] == "Select the Azure subscription"
-    assert {c.value for c in prompter.asked[0][1]} == {SUBSCRIPTION, SECOND_SUBSCRIPTION}
+    # both tenants' subscriptions (ARM lists one tenant's per token)
+    assert {c.value for c in prompter.asked[0][1]} == {SUBSCRIPTION, SECOND_SUBSCRIPTION, GUEST_SUBSCRIPTION}
     assert "resource group" in titles[1]
     assert config["SUBSCRIPTION_ID"] == SECOND_SUBSCRIPTION
     assert config["RESOURCE_GROUP_NAME"] == "rg-picked"
+
+
+async def test_provision_into_a_guest_tenants_subscription(
+    emulator: Emulator, credential: Any, cloud: Cloud, project: Path
+) -> None:
+    """Every request to the guest tenant's subscription carries a token issued for that tenant (ARM
+    answers 401 InvalidAuthenticationTokenTenant to any other)."""
+    prompter = ScriptedPrompter(answers=[GUEST_SUBSCRIPTION, CREATE_NEW, "rg-guest", "westus3"])
+    config, _progress = await run_provision(project, credential, cloud, prompter=prompter)
+    guest = next(c for c in prompter.asked[0][1] if c.value == GUEST_SUBSCRIPTION)
+    assert guest.description == f"{GUEST_SUBSCRIPTION} · tenant {tokens.GUEST_TENANT}"
+    assert config["SUBSCRIPTION_ID"] == GUEST_SUBSCRIPTION and config["RESOURCE_GROUP_NAME"] == "rg-guest"
+    to_guest = [
+        e
+        for e in emulator.traffic.snapshot()
+        if e.path.lower().startswith(f"/subscriptions/{GUEST_SUBSCRIPTION}")
+    ]
+    assert to_guest and not [e.path for e in to_guest if e.status == 401]
+    tenants = {(tokens.claims(e.request_headers["Authorization"][7:]) or {}).get("tid") for e in to_guest}
+    assert tenants == {tokens.GUEST_TENANT}
+
+
+async def test_deploy_target_in_a_guest_tenant_found_without_a_listing(
+    emulator: Emulator, credential: Any, cloud: Cloud, project: Path
+) -> None:
+    """A subscription given by ID (config, --subscription): its tenant comes from ARM's challenge
+    to a request without a token; no token is sent to find it."""
+    from aitk_inference.core.azure import tenants as tenant_cache
+
+    config, _ = await run_provision(
+        project,
+        credential,
+        cloud,
+        subscription_id=GUEST_SUBSCRIPTION,
+        resource_group="rg-g",
+        location="westus3",
+    )
+    assert config["SUBSCRIPTION_ID"] == GUEST_SUBSCRIPTION
+    probes = [e for e in emulator.traffic.snapshot() if e.path == f"/subscriptions/{GUEST_SUBSCRIPTION}"]
+    assert probes[0].status == 401 and "Authorization" not in probes[0].request_headers
+    assert tenant_cache.known_tenant(cloud, GUEST_SUBSCRIPTION) == tokens.GUEST_TENANT
 
 
 async def test_provision_reuses_existing_finetuning_resources(
@@ -277,3 +321,37 @@ async def test_deployment_failure_is_explained_and_config_untouched(
     assert exc.value.hint is not None and "quota" in exc.value.hint.lower()
     assert "DeploymentFailed" not in exc.value.message  # the wrapper code says nothing useful
     assert (project / "infra" / "inference.config.json").read_bytes() == before
+
+
+class _NoSignInToGuestTenant:
+    """A credential whose account cannot sign in to the guest tenant (e.g. its MFA policy)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        if (options or {}).get("tenant_id") == tokens.GUEST_TENANT:
+            raise ClientAuthenticationError("AADSTS50076: you must use multi-factor authentication.")
+        return await self.inner.get_token_info(*scopes, options=options)
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        raise AssertionError("get_token_info is used")
+
+
+async def test_subscription_picker_skips_a_tenant_the_user_cannot_sign_in_to(
+    emulator: Emulator, credential: Any, cloud: Cloud
+) -> None:
+    from aitk_inference.core.provision.targets import choose_subscription
+
+    progress = RecordingProgress()
+    prompter = ScriptedPrompter(answers=[SECOND_SUBSCRIPTION])
+    picked = await choose_subscription(_NoSignInToGuestTenant(credential), cloud, prompter, progress)  # type: ignore[arg-type]
+    assert picked == SECOND_SUBSCRIPTION
+    assert {c.value for c in prompter.asked[0][1]} == {SUBSCRIPTION, SECOND_SUBSCRIPTION}
+    guest = f"Emulated Guest Tenant ({tokens.GUEST_TENANT})"
+    assert (
+        f"Skipped tenant {guest}: Could not sign in to Azure while listing the subscriptions of tenant {guest}: "
+        "AADSTS50076: you must use multi-factor authentication."
+    ) in [message for message, _level in progress.logs]

@@ -1,11 +1,12 @@
-"""Azure SDK client factories: the cloud's ARM endpoint and token scope, the user's CA bundle,
-and retry settings for transient failures (429/5xx/dropped connections, honouring Retry-After)."""
+"""Azure SDK client factories: the cloud's ARM endpoint and token scope, the subscription's
+tenant for its tokens, the user's CA bundle, and retry settings for transient failures (429/5xx/dropped connections, honouring Retry-After)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from aitk_inference.core.azure.cloud import Cloud
+from aitk_inference.core.azure.tenants import TenantCredential
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
@@ -36,10 +37,29 @@ def _mgmt_kwargs(cloud: Cloud) -> dict[str, Any]:
     }
 
 
-def subscription_client(credential: AsyncTokenCredential, cloud: Cloud) -> SubscriptionClient:
+def _for_subscription(
+    credential: AsyncTokenCredential, subscription_id: str, cloud: Cloud
+) -> TenantCredential:
+    return TenantCredential(credential, cloud=cloud, subscription_id=subscription_id)
+
+
+def subscription_client(
+    credential: AsyncTokenCredential,
+    cloud: Cloud,
+    *,
+    tenant_id: str | None = None,
+    subscription_id: str | None = None,
+) -> SubscriptionClient:
+    """Tokens for ``tenant_id`` (listing its subscriptions), for ``subscription_id``'s tenant
+    (its locations), else for the credential's default tenant (listing tenants)."""
     from azure.mgmt.resource.subscriptions.aio import SubscriptionClient
 
-    return SubscriptionClient(credential, **_mgmt_kwargs(cloud))
+    cred: AsyncTokenCredential | TenantCredential = credential
+    if tenant_id is not None:
+        cred = TenantCredential(credential, tenant_id=tenant_id)
+    elif subscription_id is not None:
+        cred = _for_subscription(credential, subscription_id, cloud)
+    return SubscriptionClient(cred, **_mgmt_kwargs(cloud))
 
 
 def resource_client(
@@ -47,7 +67,9 @@ def resource_client(
 ) -> ResourceManagementClient:
     from azure.mgmt.resource.resources.aio import ResourceManagementClient
 
-    return ResourceManagementClient(credential, subscription_id, **_mgmt_kwargs(cloud))
+    return ResourceManagementClient(
+        _for_subscription(credential, subscription_id, cloud), subscription_id, **_mgmt_kwargs(cloud)
+    )
 
 
 def deployments_client(
@@ -55,7 +77,9 @@ def deployments_client(
 ) -> DeploymentsMgmtClient:
     from azure.mgmt.resource.deployments.aio import DeploymentsMgmtClient
 
-    return DeploymentsMgmtClient(credential, subscription_id, **_mgmt_kwargs(cloud))
+    return DeploymentsMgmtClient(
+        _for_subscription(credential, subscription_id, cloud), subscription_id, **_mgmt_kwargs(cloud)
+    )
 
 
 def container_apps_client(
@@ -63,7 +87,9 @@ def container_apps_client(
 ) -> ContainerAppsAPIClient:
     from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
 
-    return ContainerAppsAPIClient(credential, subscription_id, **_mgmt_kwargs(cloud))
+    return ContainerAppsAPIClient(
+        _for_subscription(credential, subscription_id, cloud), subscription_id, **_mgmt_kwargs(cloud)
+    )
 
 
 def storage_client(
@@ -71,11 +97,18 @@ def storage_client(
 ) -> StorageManagementClient:
     from azure.mgmt.storage.aio import StorageManagementClient
 
-    return StorageManagementClient(credential, subscription_id, **_mgmt_kwargs(cloud))
+    return StorageManagementClient(
+        _for_subscription(credential, subscription_id, cloud), subscription_id, **_mgmt_kwargs(cloud)
+    )
 
 
-def default_credential() -> AsyncTokenCredential:
-    """``DefaultAzureCredential`` (honours AZURE_TOKEN_CREDENTIALS, e.g. ``AzureCliCredential``)."""
+def default_credential(cloud: Cloud | None = None) -> AsyncTokenCredential:
+    """``DefaultAzureCredential`` (honours AZURE_TOKEN_CREDENTIALS, e.g. ``AzureCliCredential``),
+    signing in at the cloud's authority unless AZURE_AUTHORITY_HOST names one."""
+    import os
+
     from azure.identity.aio import DefaultAzureCredential
 
+    if cloud is not None and cloud.authority_host and not os.environ.get("AZURE_AUTHORITY_HOST"):
+        return DefaultAzureCredential(authority=cloud.authority_host)
     return DefaultAzureCredential()

@@ -27,8 +27,16 @@ def deployment_name(now: dt.datetime | None = None) -> str:
     return f"aitk-inference-{stamp}"
 
 
-def portal_link(cloud: Cloud, deployment_id: str) -> str:
-    return f"{cloud.portal}/#view/HubsExtension/DeploymentDetailsBlade/~/overview/id/{quote(deployment_id, safe='')}"
+async def portal_link(cloud: Cloud, deployment_id: str) -> str:
+    """The deployment in the cloud's portal; its ID when the cloud does not say where its portal is."""
+    from aitk_inference.core.azure.cloud_metadata import portal_url
+
+    portal = await portal_url(cloud)
+    if portal is None:
+        return deployment_id
+    return (
+        f"{portal}/#view/HubsExtension/DeploymentDetailsBlade/~/overview/id/{quote(deployment_id, safe='')}"
+    )
 
 
 def count_template_resources(template: dict[str, Any]) -> int:
@@ -95,7 +103,7 @@ class DeploymentRun:
                 parameters={name: DeploymentParameter(value=value) for name, value in parameters.items()},
             )
         )
-        link = portal_link(self.cloud, self.deployment_id)
+        link = await portal_link(self.cloud, self.deployment_id)
         async with deployments_client(self.credential, self.subscription_id, self.cloud) as client:
             self.progress.report(f"Starting deployment {self.name}", self.percent_range[0])
             async with azure_call(f"starting deployment {self.name}"):

@@ -14,7 +14,9 @@ from aitk_inference.core.config import (
     read_finetuning_defaults,
     write_inference_config,
 )
+from aitk_inference.core.deploy.api_key import TEMPLATE_PARAMETER
 from aitk_inference.core.errors import AzureOperationError
+from aitk_inference.core.provision.api_key_param import choose_api_key, refuse_key_in_parameters_file
 from aitk_inference.core.provision.arm_deployment import DeploymentRun
 from aitk_inference.core.provision.gpu_check import check_gpu_capacity
 from aitk_inference.core.provision.parameters import (
@@ -52,6 +54,7 @@ async def provision(
     subscription_id: str | None = None,
     resource_group: str | None = None,
     location: str | None = None,
+    api_key: str | None = None,
     poll_seconds: float = 2.0,
 ) -> dict[str, str | None]:
     """Returns the ``infra/inference.config.json`` content written on success (six keys and any
@@ -59,14 +62,19 @@ async def provision(
     then untouched.
 
     ``location`` is used only when a new resource group has to be created (else the user is asked);
-    the deployment's location is the template's ``location`` parameter (default: the group's)."""
+    the deployment's location is the template's ``location`` parameter (default: the group's).
+
+    ``api_key``: the endpoint's key to set; without it the app's existing key is kept, or a new
+    one created (see ``api_key_param``). It goes to Azure as a secure parameter only."""
     paths = check_project(project)
 
     # 1. Everything local is checked before the first Azure call.
     progress.report("Reading the template and parameters", 0)
     template = await load_template(paths)
     progress.log(f"Template: {template.source}")
-    parameters = validate_parameters(paths.parameters, read_parameter_values(paths), template)
+    values = read_parameter_values(paths)
+    refuse_key_in_parameters_file(paths.parameters, values)
+    parameters = validate_parameters(paths.parameters, values, template)
     shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items()) or "(template defaults)"
     progress.log(f"Parameters: {shown}")
     cancel.raise_if_cancelled()
@@ -117,7 +125,27 @@ async def provision(
             )
     cancel.raise_if_cancelled()
 
-    # 4. Deploy and wait, reporting each resource.
+    # 4. The endpoint's API key: supplied, kept from the existing app, or new.
+    if TEMPLATE_PARAMETER in template.parameters:
+        progress.report("Choosing the endpoint's API key", 8)
+        key = await choose_api_key(
+            credential,
+            cloud,
+            subscription_id,
+            group.name,
+            template.body,
+            parameters,
+            supplied=api_key,
+            progress=progress,
+        )
+        parameters = {**parameters, TEMPLATE_PARAMETER: key}
+    else:
+        progress.log(
+            f"The template has no {TEMPLATE_PARAMETER} parameter: the endpoint gets no API key.", "warning"
+        )
+    cancel.raise_if_cancelled()
+
+    # 5. Deploy and wait, reporting each resource.
     run = DeploymentRun(
         credential,
         cloud,
@@ -129,7 +157,7 @@ async def provision(
     )
     outputs = await run.run(template.body, parameters)
 
-    # 5. Write the config (only now: a failure above leaves it untouched).
+    # 6. Write the config (only now: a failure above leaves it untouched).
     config = _outputs_to_config(outputs)
     written = write_inference_config(paths, config)
     progress.log(f"Wrote {paths.inference_config}.")

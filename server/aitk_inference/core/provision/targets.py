@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aitk_inference.core.azure.clients import resource_client, subscription_client
 from aitk_inference.core.azure.errors import azure_call
+from aitk_inference.core.azure.tenants import remember_tenant
 from aitk_inference.core.errors import AitkError, OperationCancelled
 from aitk_inference.core.naming import RESOURCE_GROUP
 from aitk_inference.core.reporting import CREATE_NEW, CancellationToken, Choice, Progress, Prompter
@@ -26,19 +27,49 @@ class ResourceGroupTarget:
     created: bool
 
 
+async def _tenant_subscriptions(
+    credential: AsyncTokenCredential, cloud: Cloud, progress: Progress
+) -> list[tuple[Any, str]]:
+    """(subscription, tenant) for every tenant the user belongs to: ARM lists one tenant's
+    subscriptions per token, so a guest's subscriptions come from a token for that tenant."""
+    async with subscription_client(credential, cloud) as client, azure_call("listing your Azure tenants"):
+        tenants = [t async for t in client.tenants.list()]
+    found: list[tuple[Any, str]] = []
+    for tenant in tenants:
+        tid = str(tenant.tenant_id or "")
+        if not tid:
+            continue
+        label = f"{tenant.display_name} ({tid})" if tenant.display_name else tid
+        try:
+            async with (
+                subscription_client(credential, cloud, tenant_id=tid) as client,
+                azure_call(f"listing the subscriptions of tenant {label}"),
+            ):
+                found += [(s, str(s.tenant_id or tid)) async for s in client.subscriptions.list()]
+        except AitkError as err:
+            if len(tenants) == 1:
+                raise
+            progress.log(f"Skipped tenant {label}: {err.message}")
+    # A credential that cannot pick the tenant answers with its own each time: list each once.
+    unique = {str(s.subscription_id): (s, tid) for s, tid in found if s.subscription_id}
+    return list(unique.values())
+
+
 async def choose_subscription(
     credential: AsyncTokenCredential, cloud: Cloud, prompter: Prompter, progress: Progress
 ) -> str:
     progress.log("Listing the subscriptions you can use…")
-    async with subscription_client(credential, cloud) as client, azure_call("listing subscriptions"):
-        subs = [s async for s in client.subscriptions.list()]
+    listed = await _tenant_subscriptions(credential, cloud, progress)
+    for s, tid in listed:
+        if s.subscription_id:
+            remember_tenant(cloud, str(s.subscription_id), tid)
     choices = [
         Choice(
             label=str(s.display_name or s.subscription_id),
             value=str(s.subscription_id),
-            description=s.subscription_id,
+            description=f"{s.subscription_id} · tenant {tid}",
         )
-        for s in subs
+        for s, tid in listed
         if s.subscription_id
     ]
     if not choices:
@@ -58,7 +89,10 @@ async def choose_subscription(
 async def _pick_location(
     credential: AsyncTokenCredential, cloud: Cloud, subscription_id: str, prompter: Prompter
 ) -> str:
-    async with subscription_client(credential, cloud) as client, azure_call("listing Azure locations"):
+    async with (
+        subscription_client(credential, cloud, subscription_id=subscription_id) as client,
+        azure_call("listing Azure locations"),
+    ):
         locations = [loc async for loc in client.subscriptions.list_locations(subscription_id)]
     choices = [
         Choice(label=str(loc.display_name or loc.name), value=str(loc.name), description=loc.name)
