@@ -199,6 +199,18 @@ def make_parser() -> argparse.ArgumentParser:
     dep.add_argument(
         "--timeout", type=float, default=900.0, help="seconds to wait for the app to answer (default 900)"
     )
+    dep.add_argument(
+        "--take-over",
+        action="store_true",
+        help="replace files on the share at project paths that this tool did not write (else deploy stops and lists them)",
+    )
+    dep.add_argument(
+        "--lock-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for another deploy to the same file share to finish (default 120)",
+    )
     stat = sub.add_parser(
         "status", parents=[common], help="show the app, its revisions and whether the endpoint answers"
     )
@@ -319,6 +331,8 @@ async def _run_command(args: argparse.Namespace, progress: ConsoleProgress, canc
                 resource_group=getattr(args, "resource_group", None),
                 location=getattr(args, "location", None),
                 readiness_timeout=getattr(args, "timeout", None),
+                take_over=bool(getattr(args, "take_over", False)),  # the CLI never asks: the flag decides
+                lock_wait=getattr(args, "lock_wait", None),
                 api_key=supplied_key,
                 rotate=bool(getattr(args, "rotate", False)),
                 assume_yes=bool(getattr(args, "yes", False)),

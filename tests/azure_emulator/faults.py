@@ -15,7 +15,8 @@ class FaultRule:
     (-1: forever), after skipping the first ``skip`` matches.
 
     Kinds: ``status`` (e.g. 429/500/503 with optional ``retry_after`` seconds and an ARM error
-    body), ``drop`` (read ``after_bytes`` of the request body, then drop the connection)."""
+    body), ``drop`` (read ``after_bytes`` of the request body, then drop the connection),
+    ``delay`` (answer normally, ``delay_seconds`` late: a slow network or a busy service)."""
 
     kind: str = "status"
     service: str = "any"
@@ -27,6 +28,7 @@ class FaultRule:
     message: str = "The service is temporarily unavailable (injected fault)."
     retry_after: float | None = None
     after_bytes: int = 0
+    delay_seconds: float = 0.0
     times: int = 1
     skip: int = 0
     fired: int = 0

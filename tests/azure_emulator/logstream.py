@@ -77,19 +77,31 @@ def register(emulator: Emulator) -> None:
     base = "/subscriptions/{sub}/resourcegroups/{rg}/containerApps/{app}"
     stamped: dict[str, list[str]] = {}  # log file -> the timestamp of each line, in order
 
-    def find(ctx: RequestContext) -> tuple[dict[str, Any], Revision]:
+    def replica_runtime(rev: Revision, replica: str) -> tuple[bool, Any]:
+        """Whether ``replica`` is one of the revision's replicas now, and its runtime: the newest
+        replica, or the one a restart is replacing (it serves, and logs, until then)."""
+        if not rev.active or rev.running_state == "Stopped":
+            return False, None
+        if rev.replica_name.lower() == replica.lower():
+            return True, rev.runtime
+        if rev.previous is not None and rev.previous.name.lower() == replica.lower():
+            return True, rev.previous.runtime
+        return False, None
+
+    def find(ctx: RequestContext) -> tuple[Revision, Any]:
         p = ctx.params
         rid = ResourceId(p["sub"], p["rg"], "Microsoft.App", ("containerApps",), (p["app"],))
-        app, rev = apps.revision(rid, p["rev"])
-        if not rev.active or rev.running_state == "Stopped" or rev.replica_name.lower() != p["rep"].lower():
+        _app, rev = apps.revision(rid, p["rev"])
+        found, runtime = replica_runtime(rev, p["rep"])
+        if not found:
             raise ArmError(404, "ReplicaNotFound", f"Replica '{p['rep']}' was not found.")
-        return app, rev
+        return rev, runtime
 
     async def console(ctx: RequestContext) -> web.StreamResponse:
         _check_token(ctx, _app_key(ctx.params))
         tail, follow = _options(ctx)
-        _app, rev = find(ctx)
-        runtime = rev.runtime
+        rev, runtime = find(ctx)
+        replica = ctx.params["rep"]
         log_path = getattr(runtime, "log_path", None)
         resp = await _open(ctx)
         await _write(
@@ -97,7 +109,7 @@ def register(emulator: Emulator) -> None:
             [
                 f"{iso()} Connecting to the container '{ctx.params['c']}'...",
                 f"{iso()} Successfully Connected to container: '{ctx.params['c']}' "
-                f"[Revision: '{rev.name}', Replica: '{rev.replica_name}']",
+                f"[Revision: '{rev.name}', Replica: '{replica}']",
             ],
         )
         offset = 0
@@ -122,7 +134,12 @@ def register(emulator: Emulator) -> None:
         deadline = time.monotonic() + emulator.settings.log_stream_max_seconds
         pending = b""
         # Streams until the replica goes away (restart, stop, delete) or the stream's time is up.
-        while follow and rev.runtime is runtime and runtime is not None and time.monotonic() < deadline:
+        while (
+            follow
+            and runtime is not None
+            and replica_runtime(rev, replica)[1] is runtime
+            and time.monotonic() < deadline
+        ):
             await asyncio.sleep(POLL_SECONDS)
             if log_path is None or not log_path.is_file():
                 continue

@@ -190,6 +190,9 @@ class Emulator:
         if rule is not None and rule.kind == "drop":
             await self._drop(request, rule)
             raise ConnectionResetError("dropped by injected fault")  # pragma: no cover - connection is gone
+        if rule is not None and rule.kind == "delay":
+            await asyncio.sleep(rule.delay_seconds)
+            rule = None
         body = await request.read()
         matched = router.match(request.method, path)
         route_template = matched[0].template if matched else None

@@ -144,14 +144,24 @@ async def test_environment_storage_and_app_lifecycle(emulator: Emulator, aca: Co
     one = await aca.container_apps_revision_replicas.get_replica(RG, "app", rev, replicas[0].name)
     assert one.name == replicas[0].name
 
-    # Restart: back to Activating (ingress 503), then Running again.
+    # Restart: a new replica starts while the old one keeps serving (the revision still reads
+    # Running); once the new one is ready the old one leaves.
+    old = replicas[0]
     await aca.container_apps_revisions.restart_revision(RG, "app", rev)
     after = await aca.container_apps_revisions.get_revision(RG, "app", rev)
-    assert after.running_state == "Activating" and after.health_state == "None"
-    assert (await http_get(emulator, fqdn))[0] == 503
-    replica = (await aca.container_apps_revision_replicas.list_replicas(RG, "app", rev)).value[0]
-    assert replica.running_state == "NotRunning" and not replica.containers[0].ready
-    await wait_for(running)
+    assert after.running_state == "Running"
+    assert (await http_get(emulator, fqdn))[0] == 200  # the old replica answers
+    both = (await aca.container_apps_revision_replicas.list_replicas(RG, "app", rev)).value
+    assert len(both) == 2 and both[0].name == old.name
+    new = both[1]
+    assert new.name != old.name and new.created_time >= old.created_time
+    assert new.running_state == "NotRunning" and not new.containers[0].ready
+
+    async def replaced() -> bool:
+        now = (await aca.container_apps_revision_replicas.list_replicas(RG, "app", rev)).value
+        return [r.name for r in now] == [new.name] and now[0].running_state == "Running"
+
+    await wait_for(replaced)
     assert (await http_get(emulator, fqdn))[0] == 200
 
     # Re-PUT with the same template: same app, same revision, same ingress; createdAt kept.

@@ -249,9 +249,15 @@ async def test_runs_the_command_with_mount_env_and_restart(
             assert resp.status == 201
             assert await resp.json() == {"echo": "body bytes", "proto": "https"}
 
-        # Restart: a new process (the old one is gone), Activating again until its probe answers.
+        # Restart: a new process in a new replica; the old one serves until it is ready, then goes.
+        before = (await aca.container_apps_revision_replicas.list_replicas(RG, "app", rev)).value
         await aca.container_apps_revisions.restart_revision(RG, "app", rev)
-        assert await wait_state(aca, rev, "Running") == ("Running", "Healthy")
+        for _ in range(600):  # up to 30 s
+            now = (await aca.container_apps_revision_replicas.list_replicas(RG, "app", rev)).value
+            if len(now) == 1 and now[0].name != before[0].name and now[0].running_state == "Running":
+                break
+            await asyncio.sleep(0.05)
+        assert len(now) == 1 and now[0].name != before[0].name and now[0].running_state == "Running"
         async with session.get(f"https://{app.configuration.ingress.fqdn}/") as resp:
             second = await resp.json()
         assert second["pid"] != first["pid"]

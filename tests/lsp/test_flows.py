@@ -352,3 +352,37 @@ async def test_copy_api_key_hands_over_through_the_api_key_command_only(
         f"Read the API key of container app {config['ACA_APP_NAME']} (secret 'inference-api-key')."
         in session.logs()
     )
+
+
+async def test_deploy_asks_before_taking_over_files_it_did_not_write(
+    start_session: StartSession, project: Path, emulator: Emulator
+) -> None:
+    session = await start_session([project], env=emulator_env(emulator))
+    config = await provision_directly(session, project)
+    share = emulator.data_dir / config["STORAGE_ACCOUNT_NAME"] / config["FILE_SHARE_NAME"]
+    (share / "data").mkdir(parents=True, exist_ok=True)
+    (share / "data" / "train.jsonl").write_text("the user's rows\n")
+    (project / "data").mkdir()
+    (project / "data" / "train.jsonl").write_text("project rows\n")
+    question = (
+        "The file share already holds 1 file(s) at paths of the project that were not written by this "
+        "tool: data/train.jsonl. Replace them with the project's files?"
+    )
+    user = session.user
+    user.message_answer = lambda params: None  # dismissed: nothing is replaced
+    with pytest.raises(JsonRpcException) as refused:
+        await session.execute(DEPLOY, {"workspaceFolder": uri(project)})
+    assert user.message_requests[0].message == question
+    assert [a.title for a in user.message_requests[0].actions or []] == ["Continue"]
+    assert "data/train.jsonl. Nothing was changed." in refused.value.message
+    assert (share / "data" / "train.jsonl").read_text() == "the user's rows\n"
+
+    user.message_requests.clear()
+    user.message_answer = confirm_continue
+    result = await session.execute(DEPLOY, {"workspaceFolder": uri(project)})
+    assert user.message_requests[0].message == question
+    assert result["filesUploaded"] > 0
+    assert (share / "data" / "train.jsonl").read_text() == "project rows\n"
+    assert (
+        "Taking over data/train.jsonl: the project's version replaces the one on the share." in session.logs()
+    )

@@ -41,6 +41,9 @@ class OperationInput:
     resource_group: str | None = None
     location: str | None = None
     readiness_timeout: float | None = None
+    # Deploy: replace files on the share that this tool did not write. None: ask the prompter.
+    take_over: bool | None = None
+    lock_wait: float | None = None  # deploy: seconds to wait for another deploy to the same share
     api_key: str | None = field(default=None, repr=False)  # a key the user supplied (provision, api-key)
     rotate: bool = False  # api-key: set a new key
     assume_yes: bool = False  # down: skip typing the app name
@@ -102,8 +105,17 @@ async def _deploy(inp: OperationInput) -> Outcome:
     options: dict[str, Any] = {}
     if inp.readiness_timeout is not None:
         options["readiness_timeout"] = inp.readiness_timeout
+    if inp.lock_wait is not None:
+        options["lock_wait"] = inp.lock_wait
     result = await deploy(
-        inp.project, inp.credential, cloud=inp.cloud, progress=inp.progress, cancel=inp.cancel, **options
+        inp.project,
+        inp.credential,
+        cloud=inp.cloud,
+        progress=inp.progress,
+        cancel=inp.cancel,
+        prompter=inp.prompter,
+        take_over=inp.take_over,
+        **options,
     )
     restarted = ", ".join(result.revisions_restarted) or "none"
     return Outcome(

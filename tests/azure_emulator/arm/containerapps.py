@@ -3,6 +3,11 @@
 Long-running PUTs answer 201/200 with ``Azure-AsyncOperation`` like the recorded Azure traffic
 (``ContainerAppCollectionTests/CreateOrUpdate().json``). Revisions move Activating → Running/Healthy
 after ``settings.revision_activation_delay`` once the app runtime reports ready (see ``ingress.py``).
+
+Restarting a running revision starts a new replica (new name, new ``createdTime``) while the old
+one keeps serving, as Container Apps replaces replicas: the revision still reads Running, the old
+replica answers the ingress until the new one is ready, then it is stopped and leaves the replica
+list. A client can therefore tell a restarted app from the old one only by its replicas.
 """
 
 from __future__ import annotations
@@ -297,10 +302,19 @@ class Revision:
     details: str | None = None
     replica_name: str = ""
     replica_created: str = field(default_factory=iso)
+    replica_ready: bool = False  # the newest replica passed its probes
     restart_count: int = 0
-    runtime: AppRuntime | None = None
+    runtime: AppRuntime | None = None  # the newest replica's
+    previous: OldReplica | None = None  # the replica a restart replaces, serving until then
     task: asyncio.Task[Any] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class OldReplica:
+    name: str
+    created: str
+    runtime: AppRuntime
 
 
 @dataclass
@@ -475,18 +489,25 @@ class ContainerApps(TypeHandler):
                 old.running_state = "Stopped"
                 old.health_state = "None"
                 self.arm.spawn(self._deactivate(old))
-        rev = Revision(
-            name=name, app_key=rid.key, template=template, replica_name=f"{name}-{_suffix()}{_suffix()[:3]}"
-        )
+        rev = Revision(name=name, app_key=rid.key, template=template)
         state.revisions[name] = rev
         state.latest = name
         self._activate(rev)
 
     # -- revision lifecycle ---------------------------------------------------------------------
     def _activate(self, rev: Revision) -> None:
-        rev.running_state = "Activating"
-        rev.health_state = "None"
+        serving = rev.running_state == "Running" and rev.replica_ready
+        if rev.previous is None and serving and rev.runtime is not None:
+            # A restart: the running replica keeps serving until its replacement is ready.
+            rev.previous = OldReplica(rev.replica_name, rev.replica_created, rev.runtime)
+            rev.runtime = None
+        elif rev.previous is None:
+            rev.running_state = "Activating"
+            rev.health_state = "None"
+        # else a restart during a restart: the old replica still serves, the starting one is replaced
         rev.details = None
+        rev.replica_ready = False
+        rev.replica_name = f"{rev.name}-{_suffix()}{_suffix()[:3]}"
         rev.replica_created = iso()
         if rev.task is not None and not rev.task.done():
             rev.task.cancel()
@@ -519,6 +540,8 @@ class ContainerApps(TypeHandler):
                 rev.running_state = "Running"
                 rev.health_state = "Healthy"
                 rev.details = None
+                rev.replica_ready = True
+                await self._retire_previous(rev)
                 await self._watch_failure(rev, runtime)
                 return
             if not settings.revision_becomes_healthy:
@@ -531,6 +554,12 @@ class ContainerApps(TypeHandler):
             await asyncio.sleep(0.05)
 
     @staticmethod
+    async def _retire_previous(rev: Revision) -> None:
+        old, rev.previous = rev.previous, None
+        if old is not None:
+            await old.runtime.stop()
+
+    @staticmethod
     def _failed(rev: Revision, runtime: AppRuntime) -> bool:
         """A runtime whose container can die (optional ``failure`` attribute, e.g. the process runtime's
         exit) fails the revision, as ACA reports a crashed container."""
@@ -540,6 +569,7 @@ class ContainerApps(TypeHandler):
         rev.running_state = "Failed"
         rev.health_state = "Unhealthy"
         rev.details = str(failure)
+        rev.replica_ready = False
         return True
 
     async def _watch_failure(self, rev: Revision, runtime: AppRuntime) -> None:
@@ -555,6 +585,7 @@ class ContainerApps(TypeHandler):
             if rev.runtime is not None:
                 await rev.runtime.stop()
                 rev.runtime = None
+            await self._retire_previous(rev)
 
     def _app_id(self, rev: Revision) -> str:
         return rev.app_key
@@ -606,9 +637,9 @@ class ContainerApps(TypeHandler):
         if state is None or state.latest is None:
             return None
         rev = state.revisions[state.latest]
-        if rev.running_state != "Running" or rev.runtime is None:
-            return None
-        return rev.runtime
+        if rev.replica_ready and rev.runtime is not None:
+            return rev.runtime
+        return rev.previous.runtime if rev.previous is not None else None
 
     # -- views ----------------------------------------------------------------------------------
     def render(self, resource: dict[str, Any]) -> dict[str, Any]:
@@ -635,7 +666,9 @@ class ContainerApps(TypeHandler):
                 "fqdn": state.ingress.fqdn if state.ingress else "",
                 "template": rev.template,
                 "active": rev.active,
-                "replicas": 1 if rev.active and rev.running_state != "Stopped" else 0,
+                "replicas": (1 + (rev.previous is not None))
+                if rev.active and rev.running_state != "Stopped"
+                else 0,
                 "trafficWeight": 100 if rev.name == state.latest else 0,
                 "healthState": rev.health_state,
                 "provisioningState": "Provisioned",
@@ -653,33 +686,54 @@ class ContainerApps(TypeHandler):
             f"/resourceGroups/{rid.resource_group}/containerApps/{rid.name}"
         )
 
-    def replica_body(self, app: dict[str, Any], rev: Revision) -> dict[str, Any]:
-        running = rev.running_state == "Running"
+    def replica_bodies(self, app: dict[str, Any], rev: Revision) -> list[dict[str, Any]]:
+        """The revision's replicas: the one a restart replaces (while it still serves), then the newest."""
+        if not rev.active or rev.running_state == "Stopped":  # a stopped app has no replica
+            return []
+        bodies = []
+        if rev.previous is not None:
+            old = rev.previous
+            bodies.append(self._replica(app, rev, old.name, old.created, True, True, None))
+        running = rev.replica_ready and rev.running_state == "Running"
+        started = rev.running_state in ("Running", "Activating") and rev.runtime is not None
+        bodies.append(
+            self._replica(app, rev, rev.replica_name, rev.replica_created, running, started, rev.details)
+        )
+        return bodies
+
+    def _replica(
+        self,
+        app: dict[str, Any],
+        rev: Revision,
+        name: str,
+        created: str,
+        running: bool,
+        started: bool,
+        details: str | None,
+    ) -> dict[str, Any]:
         containers = []
         for c in rev.template.get("containers") or []:
             containers.append(
                 {
                     "name": c.get("name", "app"),
-                    "containerId": hashlib.sha256(
-                        f"{rev.replica_name}/{c.get('name')}/{rev.replica_created}".encode()
-                    ).hexdigest(),
+                    "containerId": hashlib.sha256(f"{name}/{c.get('name')}/{created}".encode()).hexdigest(),
                     "ready": running,
-                    "started": rev.running_state in ("Running", "Activating") and rev.runtime is not None,
+                    "started": started,
                     "restartCount": rev.restart_count,
-                    "runningState": "Running" if rev.runtime is not None else "Waiting",
-                    "runningStateDetails": rev.details or ("Running" if running else "Starting"),
-                    "logStreamEndpoint": f"{self.stream_base(app)}/revisions/{rev.name}/replicas/{rev.replica_name}/containers/{c.get('name', 'app')}/logstream",
-                    "execEndpoint": f"{self.arm.emulator.arm_url}{app['id']}/revisions/{rev.name}/replicas/{rev.replica_name}/exec",
+                    "runningState": "Running" if started else "Waiting",
+                    "runningStateDetails": details or ("Running" if running else "Starting"),
+                    "logStreamEndpoint": f"{self.stream_base(app)}/revisions/{rev.name}/replicas/{name}/containers/{c.get('name', 'app')}/logstream",
+                    "execEndpoint": f"{self.arm.emulator.arm_url}{app['id']}/revisions/{rev.name}/replicas/{name}/exec",
                 }
             )
         return {
-            "id": f"{app['id']}/revisions/{rev.name}/replicas/{rev.replica_name}",
-            "name": rev.replica_name,
+            "id": f"{app['id']}/revisions/{rev.name}/replicas/{name}",
+            "name": name,
             "type": "Microsoft.App/containerApps/revisions/replicas",
             "properties": {
-                "createdTime": rev.replica_created,
+                "createdTime": created,
                 "runningState": "Running" if running else "NotRunning",
-                "runningStateDetails": rev.details or ("Running" if running else "Activating"),
+                "runningStateDetails": details or ("Running" if running else "Activating"),
                 "containers": containers,
                 "initContainers": [],
             },
@@ -773,17 +827,15 @@ def register_containerapps(arm: ArmState) -> None:
     @arm_route()
     async def list_replicas(ctx: RequestContext) -> web.StreamResponse:
         app, rev = apps.revision(app_rid(ctx), ctx.params["rev"])
-        running = rev.active and rev.running_state != "Stopped"  # a stopped app has no replica
-        return ok({"value": [apps.replica_body(app, rev)] if running else []})
+        return ok({"value": apps.replica_bodies(app, rev)})
 
     @arm_route()
     async def get_replica(ctx: RequestContext) -> web.StreamResponse:
         app, rev = apps.revision(app_rid(ctx), ctx.params["rev"])
-        if not rev.active or ctx.params["rep"].lower() != rev.replica_name.lower():
-            raise ArmError(
-                404, "ContainerAppReplicaNotFound", f"Replica '{ctx.params['rep']}' was not found."
-            )
-        return ok(apps.replica_body(app, rev))
+        for body in apps.replica_bodies(app, rev):
+            if body["name"].lower() == ctx.params["rep"].lower():
+                return ok(body)
+        raise ArmError(404, "ContainerAppReplicaNotFound", f"Replica '{ctx.params['rep']}' was not found.")
 
     @arm_route()
     async def workload_profile_types(ctx: RequestContext) -> web.StreamResponse:

@@ -11,7 +11,8 @@ Authentication: SharedKey, verified with the registry's account keys (:mod:`.aut
 Bytes are real files in ``get_registry(emulator).share_path(account, share)``; ids, times, ETags,
 metadata and content settings live in a sidecar under ``emulator.root / "files-meta"`` (:mod:`.meta`).
 
-Not covered: SAS and OAuth (Bearer) auth, leases, snapshots, copy, handles, NFS, file permissions
+Leases: infinite file leases (:mod:`.leases`). Names: 255 characters per name, 2,048 per path.
+Not covered: SAS and OAuth (Bearer) auth, share leases, snapshots, copy, handles, NFS, file permissions
 (SDDL), case-insensitive name matching (the share folder is case-sensitive like the host file system).
 
 Fidelity: :mod:`.recordings` replays the real-Azure recordings in ../shared/azure-reference and

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -82,6 +83,7 @@ class Entry:
     modified: int  # drives ETag and Last-Modified
     metadata: dict[str, str] = field(default_factory=dict)
     content: ContentSettings = field(default_factory=ContentSettings)
+    lease_id: str | None = None  # an infinite file lease (see files/leases.py)
 
     @property
     def attributes(self) -> str:
@@ -150,17 +152,25 @@ class ShareMeta:
         return self.props
 
     def get(self, rel: str) -> Entry | None:
-        """The entry for ``rel`` if the path exists on disk (creating a missing sidecar entry)."""
+        """The entry for ``rel`` if the path exists on disk (creating a missing sidecar entry).
+
+        A file written on disk after the service last changed it (through the mount, as a replica
+        writes over SMB) gets a new Last-Modified and ETag, as Azure gives a file written over SMB."""
         disk = self.root_dir / rel if rel else self.root_dir
-        if not disk.exists():
+        try:
+            st = disk.stat()
+        except OSError:
             if rel in self.entries:
                 self.remove(rel)
             return None
-        kind = "dir" if disk.is_dir() else "file"
+        kind = "dir" if stat.S_ISDIR(st.st_mode) else "file"
         entry = self.entries.get(rel)
         if entry is None or entry.kind != kind:
-            ticks = ticks_from_unix(disk.stat().st_mtime)
+            ticks = st.st_mtime_ns // 100 + _TICKS_TO_UNIX
             entry = Entry(kind, "0" if rel == "" else self.ids.next(), ticks, ticks, ticks, ticks)
+            self.put(rel, entry)
+        elif kind == "file" and (written := st.st_mtime_ns // 100 + _TICKS_TO_UNIX) > entry.modified:
+            entry.last_write = entry.changed = entry.modified = written
             self.put(rel, entry)
         return entry
 

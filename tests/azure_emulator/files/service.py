@@ -21,6 +21,7 @@ from aiohttp import web
 
 from tests.azure_emulator.files import listing
 from tests.azure_emulator.files.auth import check_shared_key
+from tests.azure_emulator.files.leases import check_write, lease_headers, lease_operation
 from tests.azure_emulator.files.meta import (
     ContentSettings,
     Entry,
@@ -44,6 +45,10 @@ SHARE_NOT_FOUND = "The specified share does not exist."
 PARENT_NOT_FOUND = "The specified parent path does not exist."
 NOT_FOUND = "The specified resource does not exist."
 EXISTS = "The specified resource already exists."
+# Azure Files limits: 255 characters per file or folder name, 2,048 per path.
+MAX_NAME = 255
+MAX_PATH = 2048
+NAME_LENGTH = "The specified resource name length is not within the permissible limits."
 
 
 class FileService:
@@ -89,7 +94,10 @@ class FileService:
             raise self._fail(
                 ctx, 400, "InvalidResourceName", "The specifed resource name contains invalid characters."
             )
-        return "/".join(parts)
+        rel = "/".join(parts)
+        if len(rel) > MAX_PATH or any(len(p) > MAX_NAME for p in parts):
+            raise self._fail(ctx, 400, "OutOfRangeInput", NAME_LENGTH)
+        return rel
 
     def _endpoint(self, account: str) -> str:
         return f"{self.emulator.file_url}/{account}/"
@@ -382,6 +390,12 @@ class FileService:
             if not disk.parent.is_dir():
                 raise self._fail(ctx, 404, "ParentNotFound", PARENT_NOT_FOUND)
             raise self._fail(ctx, 404, "ResourceNotFound", NOT_FOUND)
+        if method == "PUT" and comp == "lease":
+            status, lease = lease_operation(ctx, entry, self._fail)
+            meta.put(rel, entry)
+            return self._empty(status, {**headers, **self._stamp(entry), **lease})
+        if method in ("PUT", "DELETE"):
+            check_write(ctx, entry, self._fail)
         if method == "PUT" and comp == "range":
             return await self._put_range(ctx, meta, rel, entry, disk, headers)
         if method in ("GET", "HEAD") and comp is None:
@@ -444,9 +458,11 @@ class FileService:
                 "ResourceTypeMismatch",
                 "The specified resource type does not match the type of the resource.",
             )
+        check_write(ctx, existing, self._fail)
         with open(disk, "wb") as fh:  # Create File replaces any existing file; the new one is sparse zeros
             fh.truncate(size)
         entry = meta.new_entry("file")
+        entry.lease_id = existing.lease_id if existing is not None else None  # the lease stays
         # The service keeps the request's Content-Type when x-ms-content-type is absent.
         entry.content = self._content_settings(ctx, h.get("Content-Type"))
         entry.metadata = self._metadata(ctx)
@@ -578,8 +594,7 @@ class FileService:
             "Content-Type": c.content_type,
             "x-ms-type": "File",
             "x-ms-server-encrypted": "true",
-            "x-ms-lease-state": "available",
-            "x-ms-lease-status": "unlocked",
+            **lease_headers(entry),
             **self._smb_headers(entry, self._parent_id(meta, rel)),
             **{f"x-ms-meta-{k}": v for k, v in entry.metadata.items()},
         }
@@ -728,6 +743,9 @@ class FileService:
             raise self._fail(ctx, 404, "ResourceNotFound", NOT_FOUND)
         self._require_parent(ctx, meta, rel)
         dst_entry = meta.get(rel)
+        check_write(ctx, src_entry, self._fail, "x-ms-source-lease-id")
+        if dst_entry is not None and src != rel:
+            check_write(ctx, dst_entry, self._fail, "x-ms-destination-lease-id")
         if dst_entry is not None and src != rel:
             replace = ctx.request.headers.get("x-ms-file-rename-replace-if-exists", "").lower() == "true"
             if not replace or dst_entry.kind == "dir":

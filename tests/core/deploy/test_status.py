@@ -50,8 +50,10 @@ async def test_status_after_deploy(emulator: Emulator, credential: Any, cloud: C
 async def test_status_of_an_app_that_does_not_answer(
     emulator: Emulator, credential: Any, cloud: Cloud, project: Path
 ) -> None:
-    await provisioned(project, credential, cloud)
+    # Never healthy, from the first replica on (after a restart, a replica that was healthy would
+    # keep serving while its replacement fails its probes, as in Container Apps).
     emulator.settings.revision_becomes_healthy = False
+    await provisioned(project, credential, cloud)
     from aitk_inference.core.errors import AitkError
 
     try:

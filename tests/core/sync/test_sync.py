@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aitk_inference.core.errors import AitkError, ConfigError, OperationCancelled
 from aitk_inference.core.reporting import CancellationToken, RecordingProgress
-from aitk_inference.core.sync.manifest import MANIFEST_PATH
+from aitk_inference.core.sync.manifest import LOCK_PATH, MANIFEST_PATH
 from aitk_inference.core.sync.share import ShareTarget
 from aitk_inference.core.sync.sync_project import SyncResult, sync_project
 
@@ -76,8 +76,11 @@ def sha256_of(path: Path) -> str:
 
 
 def share_files(emulator: Emulator, share: str = "share") -> dict[str, bytes]:
+    """Every file on the share but the deploy lock (which stays, released, between deploys)."""
     root = share_dir(emulator, share)
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    files.pop(LOCK_PATH, None)
+    return files
 
 
 async def sync(project: Path, target: ShareTarget, **kwargs: object) -> SyncResult:
@@ -127,7 +130,7 @@ async def test_first_sync_uploads_everything_byte_identical_with_content_md5(
         manifest["files"]["inference/app.py"]["sha256"]
         == hashlib.sha256(expected["inference/app.py"]).hexdigest()
     )
-    assert manifest["pending"] == []
+    assert manifest["pending"] == {} and manifest["version"] == 2
 
     from azure.storage.fileshare.aio import ShareFileClient
 
@@ -166,8 +169,9 @@ async def test_no_change_resync_uploads_nothing_in_requests_independent_of_file_
         assert (again.files_uploaded, again.bytes_uploaded, again.files_deleted) == (0, 0, 0)
         assert again.files_unchanged == n
         counts[n] = again.requests
-    # one GET of the manifest + one listing per folder (root, .aitk, 4 pkg, 4 pkg/sub)
-    assert counts[20] == counts[200] == 1 + 10
+    # one GET of the manifest + one listing per folder (root, .aitk, 4 pkg, 4 pkg/sub), and the
+    # share's lock: acquire the lease, name the holder, release
+    assert counts[20] == counts[200] == 1 + 10 + 3
 
 
 async def test_editing_one_file_uploads_only_it(
@@ -413,24 +417,43 @@ async def test_task_cancelled_mid_upload_then_next_sync_cleans_temp_files(
     assert not [n for n in final if "aitk-upload" in n]
 
 
-async def test_pending_new_file_of_an_interrupted_sync_is_still_ours_to_delete(
+async def test_pending_file_of_an_interrupted_sync_is_ours_while_local_and_never_deleted(
     tmp_path: Path, emulator: Emulator, target: ShareTarget
 ) -> None:
     project = tmp_path / "proj"
     write(project, {"a.txt": "a"})
     await sync(project, target)
     write(project, {"b.txt": "b"})
-    # The manifest write at the end fails for good: b.txt is on the share, listed only as pending.
+    # The manifest write at the end fails for good: b.txt is on the share, listed only as pending
+    # (no ETag of ours recorded).
     emulator.faults.add(
         service="file", method="PUT", path="sync-manifest", query="comp=rename", status=503, times=-1, skip=1
     )
     with pytest.raises(AitkError):
         await sync(project, target)
     emulator.faults.clear()
-    assert "b.txt" in json.loads(share_files(emulator)[MANIFEST_PATH])["pending"]
-    (project / "b.txt").unlink()
-    result = await sync(project, target)
-    assert result.files_deleted == 1 and "b.txt" not in share_files(emulator)
+    assert json.loads(share_files(emulator)[MANIFEST_PATH])["pending"] == {"b.txt": None}
+    # Still in the project: ours (its ETag is no longer the one before), synced without asking.
+    again = await sync(project, target)
+    assert again.files_uploaded == 1
+    assert json.loads(share_files(emulator)[MANIFEST_PATH])["pending"] == {}
+
+    write(project, {"c.txt": "c"})
+    emulator.faults.add(
+        service="file", method="PUT", path="sync-manifest", query="comp=rename", status=503, times=-1, skip=1
+    )
+    with pytest.raises(AitkError):
+        await sync(project, target)
+    emulator.faults.clear()
+    # Deleted locally before a deploy could record it: no ETag of ours, so never deleted.
+    (project / "c.txt").unlink()
+    progress = RecordingProgress()
+    result = await sync(project, target, progress=progress)
+    assert result.files_deleted == 0 and share_files(emulator)["c.txt"] == b"c"
+    assert ("c.txt may have been uploaded by an interrupted deploy; left on the share.", "warning") in (
+        progress.logs
+    )
+    assert json.loads(share_files(emulator)[MANIFEST_PATH])["pending"] == {}
 
 
 async def test_missing_share_and_wrong_key_are_clear_errors(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from azure.core.credentials_async import AsyncTokenCredential
@@ -12,12 +12,14 @@ from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.config import DeployTarget, check_project, require_deploy_target
 from aitk_inference.core.deploy.readiness import wait_until_ready
-from aitk_inference.core.deploy.revisions import restart_active_revisions
+from aitk_inference.core.deploy.replicas import list_replicas
+from aitk_inference.core.deploy.revisions import active_revisions, restart_active_revisions
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.operate.target import is_stopped, portal_link, read_app
 from aitk_inference.core.progress_scale import ScaledProgress
-from aitk_inference.core.reporting import CancellationToken, Progress
+from aitk_inference.core.reporting import CancellationToken, Progress, Prompter
 from aitk_inference.core.sync.share import ShareTarget
+from aitk_inference.core.sync.share_lock import DEFAULT_LOCK_TIMING
 from aitk_inference.core.sync.sync_project import sync_project
 
 # Slices of the overall progress bar.
@@ -91,8 +93,14 @@ async def deploy(
     readiness_timeout: float = 900.0,
     poll_seconds: float = 3.0,
     health_path: str = "/health",
+    prompter: Prompter | None = None,
+    take_over: bool | None = None,
+    lock_wait: float | None = None,
 ) -> DeployResult:
-    """Raises :class:`~aitk_inference.core.errors.AitkError` (or ``OperationCancelled``)."""
+    """Raises :class:`~aitk_inference.core.errors.AitkError` (or ``OperationCancelled``).
+
+    Files on the share at project paths that this tool did not write are replaced only when
+    ``take_over`` is True, or, when it is None, when ``prompter`` confirms."""
     paths = check_project(project)
     target = require_deploy_target(paths)
     progress.log(
@@ -114,7 +122,26 @@ async def deploy(
         f"Storage account {target.storage_account} in the Azure portal: {portal_link(cloud, storage_id)}"
     )
     cancel.raise_if_cancelled()
-    synced = await sync_project(paths.root, share, progress=ScaledProgress(progress, *_SYNC), cancel=cancel)
+
+    async def confirm_take_over(foreign: list[str]) -> bool:
+        if take_over is not None or prompter is None:
+            return bool(take_over)
+        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        return await prompter.confirm(
+            f"The file share already holds {len(foreign)} file(s) at paths of the project that were not "
+            f"written by this tool: {shown}. Replace them with the project's files?"
+        )
+
+    synced = await sync_project(
+        paths.root,
+        share,
+        progress=ScaledProgress(progress, *_SYNC),
+        cancel=cancel,
+        take_over=confirm_take_over,
+        lock_timing=replace(DEFAULT_LOCK_TIMING, wait=lock_wait)
+        if lock_wait is not None
+        else DEFAULT_LOCK_TIMING,
+    )
     progress.log(
         f"Sync done: {synced.files_uploaded} file(s) uploaded ({synced.bytes_uploaded} bytes), "
         f"{synced.files_deleted} removed, {synced.files_unchanged} unchanged.",
@@ -123,8 +150,14 @@ async def deploy(
     cancel.raise_if_cancelled()
 
     async with container_apps_client(credential, target.subscription_id, cloud) as client:
-        # 2. Restart, so the replicas load what was just uploaded.
+        # 2. Restart, so the replicas load what was just uploaded. The replicas running now keep
+        #    serving until their replacements are ready: remember them, to wait for new ones.
         progress.report(f"Restarting {target.app_name}", _RESTART)
+        before: dict[str, set[str]] = {}
+        for revision in await active_revisions(client, target.resource_group, target.app_name):
+            name = str(revision.name)
+            replicas = await list_replicas(client, target.resource_group, target.app_name, name)
+            before[name] = {r.name for r in replicas}
         restarted = await restart_active_revisions(
             client, target.resource_group, target.app_name, progress=progress
         )
@@ -143,6 +176,7 @@ async def deploy(
             cancel=cancel,
             poll_seconds=poll_seconds,
             health_path=health_path,
+            replicas_before=before,
         )
     progress.report("Deployment done", 100)
     return DeployResult(

@@ -1,4 +1,5 @@
-"""Waiting until a restarted app serves: revision state first, then the HTTPS endpoint itself."""
+"""Waiting until a restarted app serves the new code: revision state, then a replica created by the
+restart (see :mod:`replicas`: the old one keeps answering until then), then the HTTPS endpoint."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.azure.tls import ssl_context  # the same trust as the Azure clients
+from aitk_inference.core.deploy.replicas import list_replicas, replacement
 from aitk_inference.core.errors import AitkError, AzureOperationError
 from aitk_inference.core.reporting import CancellationToken, Progress
 
@@ -89,11 +91,16 @@ async def wait_until_ready(
     cancel: CancellationToken,
     poll_seconds: float = 3.0,
     health_path: str = "/health",
+    replicas_before: dict[str, set[str]] | None = None,
 ) -> None:
+    """``replicas_before``: each restarted revision's replica names before the restart. With it,
+    a revision counts only once a replica the restart created is ready and none from before still
+    runs, so the endpoint's answer comes from the new code."""
     started = time.monotonic()
     timeout = ready_within
     deadline = started + timeout
     states: dict[str, RevisionState] = {}
+    replaced: dict[str, str] = {}  # revision -> where its replacement stands, for people
     endpoint_said = "not checked yet"
 
     def pct() -> float:
@@ -126,13 +133,30 @@ async def wait_until_ready(
                     hint=_logs_hint(resource_group, app, name),
                     code="RevisionFailed",
                 )
-            if state.running_state.lower() not in _STARTING:
+            if state.running_state.lower() in _STARTING:
+                continue
+            if replicas_before is None:
+                pending.remove(name)
+                continue
+            before = replicas_before.get(name, set())
+            now = await list_replicas(client, resource_group, app, name)
+            step = replacement(before, now)
+            if replaced.get(name) != step.describe():
+                replaced[name] = step.describe()
+                progress.log(f"Revision {name}: {replaced[name]}")
+            # No replica at all (scaled to zero): the old ones are gone, and the replica the first
+            # request starts is necessarily new.
+            if step.done or not now:
                 pending.remove(name)
         if not pending:
             break
         if time.monotonic() >= deadline:
-            raise _timeout_error(timeout, states, endpoint_said, resource_group, app)
-        progress.report(f"Waiting for the revision to start: {states[pending[0]].describe()}", pct())
+            raise _timeout_error(timeout, states, endpoint_said, resource_group, app, replaced)
+        waiting_for = pending[0]
+        if waiting_for in replaced:
+            progress.report(f"Waiting for a new replica of {waiting_for}: {replaced[waiting_for]}", pct())
+        else:
+            progress.report(f"Waiting for the revision to start: {states[waiting_for].describe()}", pct())
         await pause()
 
     # 2. The endpoint answers.
@@ -147,7 +171,7 @@ async def wait_until_ready(
                     states[name] = _state(
                         await client.container_apps_revisions.get_revision(resource_group, app, name)
                     )
-            raise _timeout_error(timeout, states, endpoint_said, resource_group, app)
+            raise _timeout_error(timeout, states, endpoint_said, resource_group, app, replaced)
         progress.report(f"Waiting for {endpoint_url} to answer (last: {endpoint_said})", pct())
         await pause()
 
@@ -163,9 +187,17 @@ def _logs_hint(resource_group: str, app: str, revision: str) -> str:
 
 
 def _timeout_error(
-    timeout: float, states: dict[str, RevisionState], endpoint_said: str, resource_group: str, app: str
+    timeout: float,
+    states: dict[str, RevisionState],
+    endpoint_said: str,
+    resource_group: str,
+    app: str,
+    replaced: dict[str, str] | None = None,
 ) -> AitkError:
-    described = "; ".join(s.describe() for s in states.values()) or "no revision state was read"
+    described = "; ".join(
+        s.describe() + (f", {replaced[n]}" if replaced and n in replaced else "") for n, s in states.items()
+    )
+    described = described or "no revision state was read"
     first = next(iter(states), "<revision>")
     return AitkError(
         f"The app did not become ready within {timeout:g} seconds: {described}. Endpoint: {endpoint_said}.",

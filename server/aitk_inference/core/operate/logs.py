@@ -16,6 +16,7 @@ import contextlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,8 +65,12 @@ def check_tail(tail: int | None) -> int:
     return tail
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # sorts replicas without a creation time last
+
+
 async def console_source(client: ContainerAppsAPIClient, target: DeployTarget, app: Any) -> LogSource:
-    """The first container of a replica of the latest active revision."""
+    """The first container of the newest replica of the latest active revision (after a restart the
+    replica it replaces may still be listed until the new one is ready: its log is the old code's)."""
     if is_stopped(app):
         raise AitkError(
             f"Container app {target.app_name} is stopped: it has no replica to stream logs from.",
@@ -89,7 +94,12 @@ async def console_source(client: ContainerAppsAPIClient, target: DeployTarget, a
             replicas = await client.container_apps_revision_replicas.list_replicas(
                 target.resource_group, target.app_name, name
             )
-        for replica in replicas.value or []:
+        newest_first = sorted(
+            replicas.value or [],
+            key=lambda r: (r.properties.created_time if r.properties else None) or _EPOCH,
+            reverse=True,
+        )
+        for replica in newest_first:
             for container in (replica.properties.containers if replica.properties else None) or []:
                 if container.log_stream_endpoint:
                     return LogSource(

@@ -1,11 +1,19 @@
 """The sync manifest and the pure decision of what to upload, delete and clean up.
 
 The manifest (``.aitk/sync-manifest.json`` on the share) lists exactly the files this tool
-uploaded, with their SHA-256 and size, so a re-deploy costs one GET instead of one request per
-file. It is trusted only as far as the share confirms it: every folder involved is listed once
-(bounded by the number of folders, not files), and a file the manifest lists but the share lacks,
-or holds at another size, is uploaded again. ``pending`` holds paths an interrupted sync may have
-created before it could record them, so they are still ours to delete later.
+uploaded, with their SHA-256, size and the ETag the share gave each one when it was renamed into
+place, so a re-deploy costs one GET instead of one request per file. It is trusted only as far as
+the share confirms it: every folder involved is listed once with ETags (bounded by the number of
+folders, not files). Ownership follows from that listing:
+
+- a path the share holds that the manifest does not list is not ours: it is never overwritten
+  unless the user says so (``foreign``), and never deleted;
+- a file of ours whose ETag changed was edited on the share: its project version is uploaded
+  again, and if it is gone locally it is left alone rather than deleted;
+- ``pending`` maps paths an interrupted sync may have renamed into place before it could record
+  them to the ETag the share held before (None: absent). A pending path whose ETag is still that
+  one was never replaced, so it is not ours; a pending path is never deleted (no ETag of ours);
+- ``left`` keeps files of ours that became ignored: left on the share, still ours if they return.
 
 Local hashing is cached by (size, mtime_ns) as git caches its index: an entry records the mtime
 only when the file was older than two seconds at hashing time, so an edit within the same
@@ -26,7 +34,9 @@ from aitk_inference.core.sync.walk import LocalFile
 
 MANIFEST_DIR = ".aitk"
 MANIFEST_PATH = f"{MANIFEST_DIR}/sync-manifest.json"
-MANIFEST_VERSION = 1
+LOCK_PATH = f"{MANIFEST_DIR}/deploy.lock"
+MANIFEST_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 TEMP_MARKER = ".aitk-upload-"
 RACY_WINDOW_NS = 2_000_000_000
 HASH_CHUNK = 1024 * 1024
@@ -44,8 +54,8 @@ def is_temp_name(name: str) -> bool:
 
 
 def is_reserved(path: str) -> bool:
-    """Local paths the sync never uploads: its own manifest and upload temp names."""
-    return path == MANIFEST_PATH or is_temp_name(path.rpartition("/")[2])
+    """Local paths the sync never uploads: its own manifest, lock and upload temp names."""
+    return path in (MANIFEST_PATH, LOCK_PATH) or is_temp_name(path.rpartition("/")[2])
 
 
 def parent_dir(path: str) -> str:
@@ -63,22 +73,33 @@ class ManifestEntry:
     sha256: str
     size: int
     mtime_ns: int | None = None  # local mtime when hashed; None when too recent to trust
+    etag: str | None = None  # the share's ETag after our rename; None in manifests of version 1
+
+
+def _entry_json(e: ManifestEntry) -> dict[str, Any]:
+    return {"sha256": e.sha256, "size": e.size, "mtime_ns": e.mtime_ns, "etag": e.etag}
+
+
+def _entry(e: dict[str, Any]) -> ManifestEntry:
+    mtime, tag = e.get("mtime_ns"), e.get("etag")
+    return ManifestEntry(
+        str(e["sha256"]), int(e["size"]), int(mtime) if mtime is not None else None, str(tag) if tag else None
+    )
 
 
 @dataclass
 class Manifest:
     files: dict[str, ManifestEntry] = field(default_factory=dict)
-    pending: set[str] = field(default_factory=set)
+    pending: dict[str, str | None] = field(default_factory=dict)  # path -> ETag before (None: absent)
+    left: dict[str, ManifestEntry] = field(default_factory=dict)  # ours, now ignored, left on the share
 
     def to_json(self) -> bytes:
         doc: dict[str, Any] = {
             "version": MANIFEST_VERSION,
             "generator": "aitk-inference",
-            "files": {
-                p: {"sha256": e.sha256, "size": e.size, "mtime_ns": e.mtime_ns}
-                for p, e in sorted(self.files.items())
-            },
-            "pending": sorted(self.pending),
+            "files": {p: _entry_json(e) for p, e in sorted(self.files.items())},
+            "pending": dict(sorted(self.pending.items())),
+            "left": {p: _entry_json(e) for p, e in sorted(self.left.items())},
         }
         return json.dumps(doc, indent=1).encode()
 
@@ -86,15 +107,15 @@ class Manifest:
     def from_json(cls, data: bytes) -> Manifest:
         """Parse; raises ValueError for anything that is not a manifest this tool wrote."""
         doc = json.loads(data)
-        if not isinstance(doc, dict) or doc.get("version") != MANIFEST_VERSION:
+        if not isinstance(doc, dict) or doc.get("version") not in READABLE_VERSIONS:
             raise ValueError("unknown manifest version")
-        files: dict[str, ManifestEntry] = {}
-        for path, e in dict(doc.get("files") or {}).items():
-            mtime = e.get("mtime_ns")
-            files[str(path)] = ManifestEntry(
-                str(e["sha256"]), int(e["size"]), int(mtime) if mtime is not None else None
-            )
-        return cls(files, {str(p) for p in doc.get("pending") or []})
+        files = {str(p): _entry(e) for p, e in dict(doc.get("files") or {}).items()}
+        raw_pending = doc.get("pending") or {}
+        if isinstance(raw_pending, list):  # version 1: a list, before-ETags unknown
+            raw_pending = dict.fromkeys(raw_pending)
+        pending = {str(p): str(t) if t else None for p, t in dict(raw_pending).items()}
+        left = {str(p): _entry(e) for p, e in dict(doc.get("left") or {}).items()}
+        return cls(files, pending, left)
 
 
 @dataclass(frozen=True)
@@ -124,28 +145,51 @@ def cached_hash(file: LocalFile, entry: ManifestEntry | None) -> FileHash | None
     return None
 
 
+@dataclass(frozen=True)
+class RemoteFile:
+    size: int
+    etag: str | None
+
+
 @dataclass
 class RemoteDir:
     """One folder's listing. ``exists`` False when the share has no such folder."""
 
     exists: bool
-    files: dict[str, int] = field(default_factory=dict)  # name -> size
+    files: dict[str, RemoteFile] = field(default_factory=dict)  # name -> size and ETag
     subdirs: set[str] = field(default_factory=set)
+    _folded: dict[str, str] | None = field(default=None, repr=False, compare=False)
+
+    def file(self, name: str) -> tuple[str, RemoteFile] | None:
+        """The file the share would open for ``name``: names are case-insensitive there."""
+        if name in self.files:
+            return name, self.files[name]
+        if self._folded is None:
+            self._folded = {n.casefold(): n for n in self.files}
+        actual = self._folded.get(name.casefold())
+        return (actual, self.files[actual]) if actual is not None else None
 
 
 @dataclass
 class SyncPlan:
-    upload: list[LocalFile]
+    upload: list[LocalFile]  # includes ``foreign`` (uploaded only when the user takes them over)
     unchanged: list[LocalFile]
-    delete: list[str]  # our files gone locally and still on the share
+    delete: list[str]  # our files gone locally, still on the share as we wrote them
     stale_temps: list[str]  # leftovers of interrupted uploads
     create_dirs: list[str]  # parents first
     forget: list[str]  # manifest paths to drop without a request (already gone, or replaced)
+    foreign: list[str] = field(default_factory=list)  # on the share, not written by us
+    restore: list[str] = field(default_factory=list)  # ours, edited on the share: uploaded again
+    now_ignored: list[str] = field(default_factory=list)  # ours, ignored now: left on the share
+    kept_edited: list[str] = field(default_factory=list)  # ours, gone locally, edited on the share
+    kept_pending: list[str] = field(default_factory=list)  # maybe ours, gone locally: left
+    etags: dict[str, str | None] = field(default_factory=dict)  # share ETag of each path listed
+    pending: dict[str, str | None] = field(default_factory=dict)  # uploads not yet ours: ETag before
 
 
 def dirs_to_list(local: Iterable[LocalFile], manifest: Manifest) -> list[str]:
     dirs: set[str] = {"", MANIFEST_DIR}
-    for path in [*(f.path for f in local), *manifest.files, *manifest.pending]:
+    for path in [*(f.path for f in local), *manifest.files, *manifest.pending, *manifest.left]:
         dirs.update(ancestors(path))
     return sorted(dirs)
 
@@ -155,70 +199,131 @@ def plan_sync(
     hashes: dict[str, FileHash],
     manifest: Manifest,
     remote: dict[str, RemoteDir],
+    ignored: set[str] | frozenset[str] = frozenset(),
 ) -> SyncPlan:
     """Decide the work. ``remote`` must hold every folder from :func:`dirs_to_list`; ``hashes``
-    may lack files that changed for sure (new, or another size), which are then uploaded."""
+    may lack files that changed for sure (new, or another size), which are then uploaded.
+    ``ignored``: paths of the manifest that exist locally but are excluded now."""
 
-    def remote_size(path: str) -> int | None:
+    def on_share(path: str) -> tuple[str, RemoteFile] | None:
         folder = remote.get(parent_dir(path))
-        return folder.files.get(path.rpartition("/")[2]) if folder else None
+        found = folder.file(path.rpartition("/")[2]) if folder else None
+        if found is None:
+            return None
+        folder_path = parent_dir(path)
+        return (f"{folder_path}/{found[0]}" if folder_path else found[0]), found[1]
 
-    upload: list[LocalFile] = []
-    unchanged: list[LocalFile] = []
+    owned = {**manifest.left, **manifest.files}
+    owned_folded = {p.casefold(): p for p in owned}
+    plan = SyncPlan([], [], [], [], [], [])
     for f in local:
-        entry = manifest.files.get(f.path)
-        h = hashes.get(f.path)  # absent: certainly changed, hashed while uploading
-        same = entry is not None and h is not None and entry.sha256 == h.sha256 and entry.size == f.size
-        if same and remote_size(f.path) == f.size:
-            unchanged.append(f)
-        else:
-            upload.append(f)
+        found = on_share(f.path)
+        if found is None:  # new, or the share lost it
+            plan.upload.append(f)
+            if f.path not in owned:
+                plan.pending[f.path] = None
+            continue
+        remote_path, r = found
+        plan.etags[f.path] = r.etag
+        owner_path = owned_folded.get(f.path.casefold())
+        entry = owned.get(owner_path) if owner_path is not None else None
+        if entry is not None and owner_path == remote_path:
+            if entry.etag is not None and r.etag != entry.etag:
+                plan.restore.append(f.path)  # edited on the share: put the project's version back
+                plan.upload.append(f)
+                continue
+            h = hashes.get(f.path)  # absent: certainly changed, hashed while uploading
+            same = h is not None and entry.sha256 == h.sha256 and entry.size == f.size == r.size
+            (plan.unchanged if same and f.path == owner_path else plan.upload).append(f)
+            continue
+        before = manifest.pending.get(f.path, "unknown")
+        if f.path in manifest.pending and (before is None or before != r.etag):
+            plan.upload.append(f)  # an interrupted sync of ours renamed it into place
+            continue
+        plan.foreign.append(f.path)
+        plan.upload.append(f)
+        plan.pending[f.path] = r.etag
 
-    # Azure Files names are case-insensitive: a path that differs from a local one only by case
-    # is replaced by that upload, and deleting it would delete the new file.
     local_paths = {f.path for f in local}
     local_keys = {p.casefold() for p in local_paths}
-    delete: list[str] = []
-    forget: list[str] = []
-    for path in sorted(set(manifest.files) | manifest.pending):
+    for path, entry in sorted(owned.items()):
         if path in local_paths:
             continue
-        if path.casefold() in local_keys or remote_size(path) is None:
-            forget.append(path)
+        found = on_share(path)
+        if path.casefold() in local_keys or found is None or found[0] != path:
+            plan.forget.append(path)  # gone already, or replaced by a local file differing by case
+        elif path in manifest.left:
+            continue  # still ignored (or ignored, then deleted locally): stays left
+        elif path in ignored:
+            plan.now_ignored.append(path)
+            plan.etags[path] = found[1].etag
+        elif entry.etag is not None and found[1].etag != entry.etag:
+            plan.kept_edited.append(path)
         else:
-            delete.append(path)
+            plan.delete.append(path)
+    for path, before in sorted(manifest.pending.items()):
+        if path in local_paths or path in owned:
+            continue
+        found = on_share(path)
+        if found is None or (before is not None and found[1].etag == before):
+            plan.forget.append(path)  # absent, or still the file we found there: never ours
+        else:
+            plan.kept_pending.append(path)  # maybe ours, but with no ETag of ours: never deleted
 
-    stale = sorted(
+    plan.stale_temps = sorted(
         f"{d}/{name}" if d else name
         for d, listing in remote.items()
         for name in listing.files
         if is_temp_name(name)
     )
     needed: set[str] = set()
-    for f in upload:
+    for f in plan.upload:
         needed.update(a for a in ancestors(f.path) if a)
-    create = sorted(
+    plan.create_dirs = sorted(
         (d for d in needed if not remote.get(d, RemoteDir(False)).exists),
         key=lambda d: (d.count("/"), d),
     )
-    return SyncPlan(upload, unchanged, delete, stale, create, forget)
+    return plan
 
 
 def next_manifest(
     old: Manifest,
+    plan: SyncPlan,
     hashes: dict[str, FileHash],
     sizes: dict[str, int],
-    done: Iterable[str],
+    done: dict[str, str | None],
     deleted: Iterable[str],
-    pending: Iterable[str] = (),
+    *,
+    pending: bool = True,
 ) -> Manifest:
-    """The manifest after uploading ``done`` and deleting ``deleted``; files not yet uploaded keep
-    their old entry (the share still holds that version) and ``pending`` stays listed."""
+    """The manifest after uploading ``done`` (path -> ETag after the rename) and deleting
+    ``deleted``. Files not yet uploaded keep their old entry (the share still holds that version);
+    with ``pending`` the plan's uploads that are not ours yet stay listed as pending."""
     files = dict(old.files)
-    for path in deleted:
+    left = dict(old.left)
+    gone = {*deleted, *plan.forget, *plan.kept_edited}
+    for path in gone:
         files.pop(path, None)
-    for path in done:
+        left.pop(path, None)
+    for path in plan.now_ignored:
+        entry = files.pop(path, None) or left.get(path)
+        if entry is not None:
+            left[path] = entry
+    for f in plan.unchanged:  # refresh the hash cache; adopt the listed ETag if none was recorded
+        entry = files.get(f.path) or left.pop(f.path, None)
+        if entry is not None:
+            h = hashes.get(f.path)
+            mtime = h.mtime_ns if h is not None else entry.mtime_ns
+            files[f.path] = ManifestEntry(
+                entry.sha256, entry.size, mtime, entry.etag or plan.etags.get(f.path)
+            )
+    for path, tag in done.items():
         h = hashes[path]
-        files[path] = ManifestEntry(h.sha256, sizes[path], h.mtime_ns)
-    gone = set(deleted)
-    return Manifest(files, (old.pending | set(pending)) - gone - set(files))
+        files[path] = ManifestEntry(h.sha256, sizes[path], h.mtime_ns, tag)
+        left.pop(path, None)
+    waiting = {**old.pending, **plan.pending} if pending else {}
+    for path in [*done, *gone, *plan.kept_pending]:
+        waiting.pop(path, None)
+    for path in files:
+        waiting.pop(path, None)
+    return Manifest(files, waiting, left)

@@ -1,13 +1,21 @@
 """Incremental, crash-safe sync of a project folder to the root of an Azure file share.
 
-Round trips for a re-deploy: one GET of the manifest plus one listing per folder involved (see
-:mod:`share_manifest` for why the listing), whatever the number of files. Order of work, chosen so
-an interruption at any point leaves the share consistent and the next sync finishes the job:
+Round trips for a re-deploy: the lock (see :mod:`share_lock`: acquire, write the holder, release:
+3 requests, plus one heartbeat every 15 s), one GET of the manifest plus one listing per folder
+involved (see :mod:`manifest` for why the listing), whatever the number of files. An upload costs
+what :mod:`upload` says (create, ranges, rename; one more to set a hash computed meanwhile): the
+ownership checks add no request per file, they read the ETags the listings already return.
+Order of work, chosen so an interruption at any point leaves the share consistent and the next
+sync finishes the job:
 
-1. delete leftovers of interrupted uploads, and our files that are gone locally;
-2. if new paths are about to appear, record them as ``pending`` in the manifest first;
-3. upload changed files (temporary name + rename, see :mod:`share_upload`);
-4. write the final manifest (temporary name + rename too).
+0. take the share's lock (one writer at a time), and refuse to overwrite files we did not write
+   unless the user takes them over;
+1. delete leftovers of interrupted uploads, and our files that are gone locally and unchanged
+   on the share since we wrote them;
+2. if paths not yet ours are about to be written, record them as ``pending`` (with the ETag the
+   share holds before) in the manifest first;
+3. upload changed files (temporary name + rename, see :mod:`upload`);
+4. write the final manifest (temporary name + rename too), with the ETag of every file.
 
 On cancellation or failure the manifest is rewritten with what did complete (best effort); if
 even that is impossible the old manifest still describes files that are old or new versions,
@@ -21,7 +29,7 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,12 +46,14 @@ from azure.core.exceptions import (
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError, AzureOperationError, ConfigError, OperationCancelled
 from aitk_inference.core.reporting import CancellationToken, Progress
+from aitk_inference.core.sync.local_errors import LocalFileVanished, local_read_error
 from aitk_inference.core.sync.manifest import (
     MANIFEST_PATH,
     FileHash,
     Manifest,
-    ManifestEntry,
     RemoteDir,
+    RemoteFile,
+    SyncPlan,
     ancestors,
     cached_hash,
     dirs_to_list,
@@ -54,6 +64,7 @@ from aitk_inference.core.sync.manifest import (
     plan_sync,
 )
 from aitk_inference.core.sync.share import RETRY_BACKOFF, ShareTarget, open_share
+from aitk_inference.core.sync.share_lock import DEFAULT_LOCK_TIMING, LockTiming, ShareLock, hold_share_lock
 from aitk_inference.core.sync.upload import RANGE_SIZE, Source, Uploader
 from aitk_inference.core.sync.walk import LocalFile, walk_project
 
@@ -62,6 +73,12 @@ if TYPE_CHECKING:
 
 # Characters Azure Files rejects in names; the SDK also strips a trailing dot.
 _BAD_NAME = re.compile(r'["\\:|<>*?\x00-\x1f]')
+# Azure Files' length limits, in characters.
+MAX_NAME = 255
+MAX_PATH = 2048
+
+# Asked before overwriting files on the share that this tool did not write: True takes them over.
+TakeOver = Callable[[list[str]], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -83,9 +100,13 @@ async def sync_project(
     concurrency: int = 8,
     range_size: int = RANGE_SIZE,
     retry_backoff: float = RETRY_BACKOFF,
+    take_over: TakeOver | None = None,
+    lock_timing: LockTiming = DEFAULT_LOCK_TIMING,
 ) -> SyncResult:
     """Make the share root mirror ``project`` (minus ignored files), touching only files this tool
-    uploaded. ``concurrency`` bounds requests in flight and, with ``range_size``, memory."""
+    uploaded. ``concurrency`` bounds requests in flight and, with ``range_size``, memory.
+    ``take_over`` is asked about paths the share holds that this tool did not write; without it
+    (or when it answers False) the sync stops before changing anything, listing them."""
     progress.report("Scanning project files…")
     warnings: list[str] = []
     local = await asyncio.to_thread(walk_project, project, exclude=is_reserved, warn=warnings.append)
@@ -95,9 +116,14 @@ async def sync_project(
     cancel.raise_if_cancelled()
     try:
         async with open_share(target, retry_backoff=retry_backoff) as conn:
-            run = _SyncRun(conn.share, local, progress, cancel, concurrency, range_size)
             try:
-                counts = await run.execute()
+                async with hold_share_lock(
+                    conn.share, target.share_name, progress=progress, cancel=cancel, timing=lock_timing
+                ) as lock:
+                    run = _SyncRun(
+                        conn.share, project, local, progress, cancel, concurrency, range_size, lock, take_over
+                    )
+                    counts = await run.execute()
             finally:
                 requests = conn.requests
     except (ClientAuthenticationError, HttpResponseError, ServiceRequestError, ServiceResponseError) as err:
@@ -113,25 +139,37 @@ class _SyncRun:
     def __init__(
         self,
         share: ShareClient,
+        project: Path,
         local: list[LocalFile],
         progress: Progress,
         cancel: CancellationToken,
         concurrency: int,
         range_size: int,
+        lock: ShareLock,
+        take_over: TakeOver | None,
     ) -> None:
         self.share = share
+        self.project = project
         self.local = local
         self.progress = progress
         self.cancel = cancel
         self.limit = concurrency
         self.range_size = range_size
+        self.lock = lock
+        self.take_over = take_over
         self.sizes = {f.path: f.size for f in local}
-        self.done: list[str] = []
+        self.done: dict[str, str | None] = {}  # uploaded path -> its ETag after the rename
         self.deleted: list[str] = []
+        self.vanished: list[str] = []
         self.bytes_done = 0
         self.bytes_total = 0
         self._last_pct = -1.0
         self.manifest_dir_exists = False
+
+    def _step(self) -> None:
+        """Before each change to the share: still ours to write, and not cancelled."""
+        self.lock.check()
+        self.cancel.raise_if_cancelled()
 
     async def execute(self) -> tuple[int, int, int, int, int]:
         manifest = await self._read_manifest()
@@ -140,29 +178,35 @@ class _SyncRun:
         self.manifest_dir_exists = remote[parent_dir(MANIFEST_PATH)].exists
         self.progress.report("Comparing with the share…")
         hashes = await self._hashes(manifest)
-        plan = plan_sync(self.local, hashes, manifest, remote)
-        self.cancel.raise_if_cancelled()
+        plan = plan_sync(self.local, hashes, manifest, remote, self._now_ignored(manifest))
+        self._step()
+        if plan.foreign:
+            await self._confirm_take_over(plan.foreign)
+        self._explain(plan)
         self.progress.log(
             f"{len(plan.upload)} to upload, {len(plan.delete)} to delete, {len(plan.unchanged)} unchanged."
         )
-        new_paths: list[str] = []
+        recorded = manifest
         try:
             await run_bounded(plan.stale_temps, self._delete_quietly, self.limit)
             await run_bounded(plan.delete, self._delete_ours, self.limit)
-            self.deleted.extend(plan.forget)
             await self._remove_empty_dirs(plan.delete)
             for folder in plan.create_dirs:
+                self._step()
                 with contextlib.suppress(ResourceExistsError):
                     await self.share.get_directory_client(folder).create_directory()
-            new_paths = [f.path for f in plan.upload if f.path not in manifest.files]
-            if new_paths:
-                await self._write_manifest(
-                    next_manifest(manifest, hashes, self.sizes, [], self.deleted, new_paths)
-                )
+            if plan.pending:
+                recorded = next_manifest(manifest, plan, hashes, self.sizes, {}, self.deleted)
+                await self._write_manifest(recorded)
             await self._upload_all(plan.upload, hashes)
         except BaseException as err:
-            if not isinstance(err, asyncio.CancelledError) and (self.done or self.deleted):
-                partial = next_manifest(manifest, hashes, self.sizes, self.done, self.deleted, new_paths)
+            # Record what did complete, unless another deploy holds the share now.
+            if (
+                not isinstance(err, asyncio.CancelledError)
+                and (self.done or self.deleted)
+                and not self.lock.lost
+            ):
+                partial = next_manifest(manifest, plan, hashes, self.sizes, self.done, self.deleted)
                 with contextlib.suppress(Exception):
                     await self._write_manifest(partial)
             if isinstance(err, OperationCancelled):
@@ -172,16 +216,53 @@ class _SyncRun:
                     "warning",
                 )
             raise
-        final = Manifest(
-            {
-                f.path: ManifestEntry(hashes[f.path].sha256, f.size, hashes[f.path].mtime_ns)
-                for f in self.local
-            }
-        )
-        if final != manifest:
+        final = next_manifest(manifest, plan, hashes, self.sizes, self.done, self.deleted)
+        if final != recorded:
+            self.lock.check()
             await self._write_manifest(final)
-        uploaded_bytes = sum(f.size for f in plan.upload)
-        return len(plan.upload), uploaded_bytes, len(plan.delete), len(plan.unchanged), len(plan.stale_temps)
+        uploaded_bytes = sum(self.sizes[p] for p in self.done)
+        return len(self.done), uploaded_bytes, len(plan.delete), len(plan.unchanged), len(plan.stale_temps)
+
+    def _now_ignored(self, manifest: Manifest) -> set[str]:
+        """Files of ours that are not synced now but still exist locally: excluded, not deleted."""
+        synced = {f.path for f in self.local}
+        return {
+            p for p in [*manifest.files, *manifest.left] if p not in synced and (self.project / p).is_file()
+        }
+
+    async def _confirm_take_over(self, foreign: list[str]) -> None:
+        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        question = (
+            f"The file share already holds {len(foreign)} file(s) at paths of the project that were not "
+            f"written by this tool: {shown}."
+        )
+        if self.take_over is not None and await self.take_over(foreign):
+            for path in foreign:
+                self.progress.log(f"Taking over {path}: the project's version replaces the one on the share.")
+            return
+        raise ConfigError(
+            f"{question} Nothing was changed.",
+            hint="Move them away on the share, list them in .aitkignore, or take them over "
+            "(aitk-inference deploy --take-over) to replace them with the project's files.",
+            code="ForeignFiles",
+        )
+
+    def _explain(self, plan: SyncPlan) -> None:
+        for path in plan.restore:
+            self.progress.log(
+                f"{path} was changed on the share since the last deploy; uploading the project's version."
+            )
+        for path in plan.now_ignored:
+            self.progress.log(f"{path} is now ignored; left on the share.")
+        for path in plan.kept_edited:
+            self.progress.log(
+                f"{path} was deleted locally but changed on the share since the last deploy; left on the share.",
+                "warning",
+            )
+        for path in plan.kept_pending:
+            self.progress.log(
+                f"{path} may have been uploaded by an interrupted deploy; left on the share.", "warning"
+            )
 
     # -- reading the share ------------------------------------------------------
     async def _read_manifest(self) -> Manifest:
@@ -196,8 +277,8 @@ class _SyncRun:
             return Manifest.from_json(data)
         except (ValueError, KeyError, TypeError, AttributeError):
             self.progress.log(
-                f"Ignoring unreadable {MANIFEST_PATH} on the share: every file will be uploaded again "
-                "and nothing will be deleted.",
+                f"Ignoring unreadable {MANIFEST_PATH} on the share: files already there are treated as "
+                "not ours (nothing is overwritten or deleted without asking).",
                 "warning",
             )
             return Manifest()
@@ -205,11 +286,13 @@ class _SyncRun:
     async def _list_dir(self, folder: str) -> tuple[str, RemoteDir]:
         listing = RemoteDir(True)
         try:
-            async for item in self.share.get_directory_client(folder).list_directories_and_files():
+            directory = self.share.get_directory_client(folder)
+            async for item in directory.list_directories_and_files(include=["Etag"]):
                 if getattr(item, "is_directory", False):
                     listing.subdirs.add(item.name)
                 else:
-                    listing.files[item.name] = int(getattr(item, "size", 0) or 0)
+                    size = int(getattr(item, "size", 0) or 0)
+                    listing.files[item.name] = RemoteFile(size, getattr(item, "etag", None) or None)
         except ResourceNotFoundError as err:
             if getattr(err, "error_code", None) == "ShareNotFound":
                 raise
@@ -219,8 +302,9 @@ class _SyncRun:
     async def _hashes(self, manifest: Manifest) -> dict[str, FileHash]:
         hashes: dict[str, FileHash] = {}
         todo: list[LocalFile] = []
+        owned = {**manifest.left, **manifest.files}
         for f in self.local:
-            entry = manifest.files.get(f.path)
+            entry = owned.get(f.path)
             cached = cached_hash(f, entry)
             if cached is not None:
                 hashes[f.path] = cached
@@ -232,21 +316,34 @@ class _SyncRun:
             total = sum(f.size for f in todo)
             self.progress.report(f"Hashing {len(todo)} files ({_mb(total)})…")
 
-            async def one(f: LocalFile) -> FileHash:
+            async def one(f: LocalFile) -> FileHash | None:
                 self.cancel.raise_if_cancelled()
-                return await asyncio.to_thread(hash_file, f)
+                try:
+                    return await asyncio.to_thread(_hash_local, f)
+                except LocalFileVanished as gone:
+                    self._vanished(gone)
+                    return None
 
-            for f, h in zip(todo, await run_bounded(todo, one, min(4, os.cpu_count() or 1)), strict=True):
-                hashes[f.path] = h
+            results = await run_bounded(todo, one, min(4, os.cpu_count() or 1))
+            for f, h in zip(todo, results, strict=True):
+                if h is not None:
+                    hashes[f.path] = h
+        if self.vanished:  # gone before anything was sent: as if deleted before the deploy
+            gone = set(self.vanished)
+            self.local = [f for f in self.local if f.path not in gone]
         return hashes
+
+    def _vanished(self, gone: LocalFileVanished) -> None:
+        self.vanished.append(gone.path)
+        self.progress.log(gone.message, "warning")
 
     # -- changing the share ----------------------------------------------------
     async def _delete_quietly(self, path: str) -> None:
+        self._step()
         with contextlib.suppress(ResourceNotFoundError):
             await self.share.get_file_client(path).delete_file()
 
     async def _delete_ours(self, path: str) -> None:
-        self.cancel.raise_if_cancelled()
         await self._delete_quietly(path)
         self.deleted.append(path)
         self.progress.log(f"Deleted {path} (removed locally)")
@@ -282,17 +379,27 @@ class _SyncRun:
             range_size=self.range_size,
         )
 
+        def before_commit(f: LocalFile) -> None:
+            self.lock.check()
+            _unchanged_since(f)
+
         async def one(f: LocalFile) -> None:
-            self.cancel.raise_if_cancelled()
+            self._step()
+            try:
+                self.done[f.path] = await upload_one(f)
+            except LocalFileVanished as gone:
+                self._vanished(gone)  # the share keeps what it had; the next deploy deletes it
+                return
+            self.progress.log(f"Uploaded {f.path} ({_mb(f.size)})")
+
+        async def upload_one(f: LocalFile) -> str | None:
             h = hashes.get(f.path)
             if h is not None and h.md5 is None:  # cached, but the share lost the file: need the MD5
-                h = hashes[f.path] = await asyncio.to_thread(hash_file, f)
-            source = Source(f.size, path=f.abs_path)
+                h = hashes[f.path] = await asyncio.to_thread(_hash_local, f)
+            source = Source(f.size, path=f.abs_path, name=f.path)
             if h is not None and h.md5 is not None:
-                await uploader.upload(f.path, source, h.md5, before_commit=lambda: _unchanged_since(f))
-                self._uploaded(f)
-                return
-            hashing = asyncio.ensure_future(asyncio.to_thread(hash_file, f))
+                return await uploader.upload(f.path, source, h.md5, before_commit=lambda: before_commit(f))
+            hashing = asyncio.ensure_future(asyncio.to_thread(_hash_local, f))
 
             async def md5_when_hashed() -> bytes:
                 done = hashes[f.path] = await hashing
@@ -300,21 +407,16 @@ class _SyncRun:
                 return done.md5
 
             try:
-                await uploader.upload(
-                    f.path, source, md5_when_hashed, before_commit=lambda: _unchanged_since(f)
+                return await uploader.upload(
+                    f.path, source, md5_when_hashed, before_commit=lambda: before_commit(f)
                 )
             finally:
                 if not hashing.done():
                     hashing.cancel()
                     with contextlib.suppress(BaseException):
                         await hashing
-            self._uploaded(f)
 
         await run_bounded(files, one, self.limit)
-
-    def _uploaded(self, f: LocalFile) -> None:
-        self.done.append(f.path)
-        self.progress.log(f"Uploaded {f.path} ({_mb(f.size)})")
 
     def _on_bytes(self, n: int) -> None:
         self.bytes_done += n
@@ -327,8 +429,18 @@ class _SyncRun:
             self.progress.report(message, round(pct, 1))
 
 
+def _hash_local(f: LocalFile) -> FileHash:
+    try:
+        return hash_file(f)
+    except OSError as err:
+        raise local_read_error(f.path, err) from err
+
+
 def _unchanged_since(f: LocalFile) -> None:
-    st = f.abs_path.stat()
+    try:
+        st = f.abs_path.stat()
+    except OSError as err:
+        raise local_read_error(f.path, err) from err
     if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
         raise AitkError(
             f"{f.path} changed while it was being uploaded; the share keeps its previous version.",
@@ -336,7 +448,28 @@ def _unchanged_since(f: LocalFile) -> None:
         )
 
 
+def _too_long(path: str) -> str | None:
+    if len(path) > MAX_PATH:
+        return f"{_shorten(path)} ({len(path)} characters)"
+    long_name = next((part for part in path.split("/") if len(part) > MAX_NAME), None)
+    if long_name is not None:
+        return f"{_shorten(path)} (a name of {len(long_name)} characters)"
+    return None
+
+
+def _shorten(path: str) -> str:
+    return path if len(path) <= 120 else f"{path[:60]}…{path[-50:]}"
+
+
 def _check_names(files: list[LocalFile], progress: Progress) -> list[LocalFile]:
+    too_long = [reason for f in files if (reason := _too_long(f.path)) is not None]
+    if too_long:
+        shown = "; ".join(too_long[:5]) + (f"; and {len(too_long) - 5} more" if len(too_long) > 5 else "")
+        raise ConfigError(
+            f"Azure Files cannot store paths this long (at most {MAX_NAME} characters per name and "
+            f"{MAX_PATH:,} per path): {shown}. Nothing was uploaded.",
+            hint="Shorten them, or list them in .aitkignore to leave them out of the deployment.",
+        )
     bad = [
         f.path
         for f in files

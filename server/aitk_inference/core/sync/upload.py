@@ -2,6 +2,7 @@
 ranges read from disk as needed, then rename it over the target in one step.
 
 A replica reading the share therefore sees the old file or the new one, never a half-written one.
+The rename's ETag is returned, so the manifest can tell later whether the file is still ours.
 Memory is bounded by the range slots shared across all uploads: each slot holds one range read
 from disk plus the TLS layer's copies of it while it is sent (about 3x range size per slot).
 """
@@ -14,13 +15,14 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from azure.storage.fileshare import ContentSettings
 
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.reporting import CancellationToken
+from aitk_inference.core.sync.local_errors import local_read_error
 from aitk_inference.core.sync.manifest import temp_path_for
 
 if TYPE_CHECKING:
@@ -32,24 +34,30 @@ RANGE_SIZE = 4 * 1024 * 1024  # the largest range Azure Files accepts in one Put
 class Source:
     """Bytes to upload: a local file read range by range, or an in-memory blob (the manifest)."""
 
-    def __init__(self, size: int, *, path: Path | None = None, data: bytes | None = None) -> None:
+    def __init__(
+        self, size: int, *, path: Path | None = None, data: bytes | None = None, name: str = ""
+    ) -> None:
         self.size = size
         self.path = path
         self.data = data
+        self.name = name or str(path)  # the project-relative path, for messages
 
     async def read(self, offset: int, length: int) -> bytes:
         if self.data is not None:
             return self.data[offset : offset + length]
         assert self.path is not None
-        return await asyncio.to_thread(_pread, self.path, offset, length)
+        return await asyncio.to_thread(_pread, self.path, self.name, offset, length)
 
 
-def _pread(path: Path, offset: int, length: int) -> bytes:
-    with open(path, "rb") as fh:
-        data = os.pread(fh.fileno(), length, offset)
+def _pread(path: Path, name: str, offset: int, length: int) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = os.pread(fh.fileno(), length, offset)
+    except OSError as err:
+        raise local_read_error(name, err) from err
     if len(data) != length:
         raise AitkError(
-            f"{path} changed while it was being uploaded (it is now shorter).",
+            f"{name} changed while it was being uploaded (it is now shorter).",
             hint="Deploy again once nothing is writing to it.",
         )
     return data
@@ -83,13 +91,14 @@ class Uploader:
         md5: bytes | Callable[[], Awaitable[bytes]],
         *,
         before_commit: Callable[[], None] | None = None,
-    ) -> None:
+    ) -> str | None:
         """Upload ``source`` to ``path`` via a temporary name; ``md5`` becomes its Content-MD5.
 
         ``md5`` may be a coroutine function, for a hash computed while the ranges go up (a big
         file is then read from disk only once more, in parallel); it is awaited before the rename
         and set with one more request. ``before_commit`` may raise to abandon the upload just
-        before the rename (e.g. the local file changed meanwhile)."""
+        before the rename (e.g. the local file changed meanwhile). Returns the target's ETag after
+        the rename."""
         self._check()
         temp = self._share.get_file_client(temp_path_for(path, uuid.uuid4().hex[:12]))
         known_md5 = md5 if isinstance(md5, bytes) else None
@@ -116,7 +125,13 @@ class Uploader:
                 await temp.set_http_headers(content_settings=ContentSettings(content_md5=bytearray(digest)))
             if before_commit is not None:
                 before_commit()
-            await temp.rename_file(path, overwrite=True)
+            renamed: dict[str, str] = {}
+
+            def keep_etag(response: Any) -> None:
+                renamed["etag"] = response.http_response.headers.get("ETag", "")
+
+            await temp.rename_file(path, overwrite=True, raw_response_hook=keep_etag)
+            return renamed.get("etag") or None
         except asyncio.CancelledError:
             raise  # the task is going away; the next sync deletes the leftover temp file
         except BaseException:

@@ -9,6 +9,7 @@ not descended into, so nothing inside it can be re-included (as in git). Matchin
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -73,6 +74,13 @@ def _ignored(levels: list[_Level], rel: str, is_dir: bool) -> bool:
     return False
 
 
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:  # a link loop: reported (and skipped) with the files
+        return False
+
+
 def _is_venv(folder: Path) -> bool:
     return (folder / "pyvenv.cfg").is_file()
 
@@ -87,12 +95,14 @@ def walk_project(
 
     ``exclude(path)`` drops further paths (e.g. names the sync reserves for itself). Symlinks
     are followed (a model folder is often a link into a cache), but each real folder is walked
-    once so link loops end; broken links are skipped with a warning.
+    once so link loops end; broken links and link loops are skipped with a warning naming them.
+    Files that cannot be read stop the walk with their names: the app would miss them.
     """
     root = root.resolve()
     if not root.is_dir():
         raise ConfigError(f"Project folder {root} does not exist or is not a folder.")
     files: list[LocalFile] = []
+    unreadable: list[str] = []
     seen_dirs: set[str] = set()
     for rel_dir, folder, levels in _walk_dirs(root, "", [], seen_dirs, warn):
         try:
@@ -103,17 +113,41 @@ def walk_project(
             rel = rel_dir + entry.name
             try:
                 st = entry.stat(follow_symlinks=True)
-            except OSError:
-                if warn:
-                    warn(f"Skipping {rel}: broken link or unreadable.")
+            except OSError as err:
+                if _ignored(levels, rel, False) or (exclude and exclude(rel)):
+                    continue
+                if err.errno not in (errno.ENOENT, errno.ELOOP):
+                    unreadable.append(f"{rel} ({err.strerror})")
+                elif warn:
+                    warn(f"Skipping {rel}: {_why_missing(entry, err)}.")
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
             if _ignored(levels, rel, False) or (exclude and exclude(rel)):
                 continue
+            if not os.access(entry.path, os.R_OK):
+                unreadable.append(f"{rel} (permission denied)")
+                continue
             files.append(LocalFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
+    if unreadable:
+        shown = ", ".join(unreadable[:10]) + (
+            f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else ""
+        )
+        raise ConfigError(
+            f"Cannot read {'this file' if len(unreadable) == 1 else 'these files'} of the project: {shown}. "
+            "Nothing was uploaded.",
+            hint="Fix their permissions, or list them in .aitkignore to leave them out of the deployment.",
+        )
     files.sort(key=lambda f: f.path)
     return files
+
+
+def _why_missing(entry: os.DirEntry[str], err: OSError) -> str:
+    if err.errno == errno.ELOOP:
+        return "it is part of a symbolic link loop"
+    if entry.is_symlink():
+        return "it is a broken link"
+    return "it was deleted while the project was scanned"
 
 
 def _walk_dirs(
@@ -134,7 +168,7 @@ def _walk_dirs(
     levels = [*parent_levels, level] if level else parent_levels
     yield rel_dir, folder, levels
     try:
-        subdirs = sorted(e.name for e in os.scandir(folder) if e.is_dir(follow_symlinks=True))
+        subdirs = sorted(e.name for e in os.scandir(folder) if _is_dir(e))
     except OSError as err:
         raise ConfigError(f"Cannot list {folder}: {err.strerror}.") from err
     for name in subdirs:
