@@ -7,13 +7,16 @@ stand-in). Prints each step and the endpoint, then chats with the endpoint.
 The emulator's process runtime runs the container's real command (the inference app from the template,
 ``cd /mount/inference; bash ./start.sh``) with the share's folder as ``/mount`` and this interpreter
 standing in for the container image. A tiny model and LoRA adapter, built on the fly, stand in for the
-fine-tuning job's output on the share (no model download is possible here)."""
+fine-tuning job's output on the share (no model download is possible here). The template does not
+provision the endpoint's API key yet: the demo gives the process runtime one (``INFERENCE_API_KEY``)
+and sends it with its request."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import secrets
 import shutil
 import ssl
 import subprocess
@@ -54,11 +57,12 @@ def make_project(dest: Path) -> Path:
     return dest
 
 
-def chat(url: str, context: ssl.SSLContext) -> dict[str, object]:
+def chat(url: str, context: ssl.SSLContext, api_key: str) -> dict[str, object]:
     body = json.dumps(
         {"messages": [{"role": "user", "content": "hello what is the answer"}], "max_tokens": 12}
     ).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"}
+    request = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(request, context=context, timeout=120) as resp:
         return dict(json.loads(resp.read()))
 
@@ -81,7 +85,10 @@ def main() -> int:
     step("Starting the local Azure emulator (ARM, Container Apps, Azure Files over HTTPS)")
     runner = EmulatorThread(Emulator(work / "emulator"))
     emu = runner.start()
-    emu.services["runtime_factory"] = ProcessRuntime.factory(python=sys.executable)
+    api_key = secrets.token_urlsafe(24)  # never printed
+    emu.services["runtime_factory"] = ProcessRuntime.factory(
+        python=sys.executable, env={"INFERENCE_API_KEY": api_key}
+    )
     print(f"ARM endpoint: {emu.arm_url}\nCA bundle:    {emu.ca_path}")
     env = {
         k: v
@@ -130,7 +137,7 @@ def main() -> int:
         url = f"https://{config['ACA_APP_ENDPOINT']}/"
         step(f"Chatting with the endpoint: POST {url}v1/chat/completions")
         context = ssl.create_default_context(cafile=str(emu.ca_path))
-        answer = chat(url + "v1/chat/completions", context)
+        answer = chat(url + "v1/chat/completions", context, api_key)
         choice = answer["choices"][0]  # type: ignore[index]
         print(
             f"model {answer['model']!r} answered: {choice['message']['content']!r}  (usage {answer['usage']})"

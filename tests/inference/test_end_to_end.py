@@ -3,12 +3,15 @@
 The emulator runs the container's real command (``cd /mount/inference; bash ./start.sh``) through its
 process runtime, with the share's folder as ``/mount`` and this test's interpreter standing in for the
 container image. The tiny model and adapter are put on the share the way a fine-tuning job leaves them.
+The template does not provision the endpoint's API key yet, so the process runtime is given one
+(``INFERENCE_API_KEY`` in its environment), as the Container Apps secret will give it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import ssl
 import sys
 from pathlib import Path
@@ -51,7 +54,10 @@ def runtime_logs(emulator: Emulator) -> str:
 async def test_provision_deploy_then_chat_over_https(
     emulator: Emulator, azure_env: dict[str, str], tmp_path: Path
 ) -> None:
-    emulator.services["runtime_factory"] = ProcessRuntime.factory(python=sys.executable)
+    api_key = secrets.token_urlsafe(24)
+    emulator.services["runtime_factory"] = ProcessRuntime.factory(
+        python=sys.executable, env={"INFERENCE_API_KEY": api_key}
+    )
     project = make_template_project(tmp_path / "project")
     choose_model(project, MODEL_ID)
     cloud = Cloud.from_env()
@@ -92,8 +98,14 @@ async def test_provision_deploy_then_chat_over_https(
 
     verify = ssl.create_default_context(cafile=str(emulator.ca_path))
     async with httpx.AsyncClient(verify=verify, timeout=60) as http:
+        # Through the ingress: /health is open, /v1 needs the key.
+        assert (await http.get(f"{result.endpoint_url}/health")).status_code == 200
+        refused = await http.get(
+            f"{result.endpoint_url}/v1/models", headers={"Authorization": "Bearer wrong"}
+        )
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
         client = AsyncOpenAI(
-            base_url=f"{result.endpoint_url}/v1", api_key="unused", http_client=http, max_retries=0
+            base_url=f"{result.endpoint_url}/v1", api_key=api_key, http_client=http, max_retries=0
         )
         messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello what is the answer"}]
         completion = await client.chat.completions.create(
