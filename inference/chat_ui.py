@@ -48,6 +48,7 @@ def build_ui(engine: Engine) -> gr.Blocks:
     return gr.ChatInterface(
         respond,
         title=f"Chat with {engine.settings.model_name}",
+        concurrency_limit=None,  # Gradio's default is one chat at a time; the engine does the admission
         additional_inputs=[
             gr.Slider(1, limit, value=min(256, limit), step=1, label="Max new tokens"),
             gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="Temperature"),

@@ -127,7 +127,7 @@ class Engine:
         if settings.load_in_4bit and cuda and importlib.util.find_spec("bitsandbytes"):
             from transformers import BitsAndBytesConfig
 
-            kwargs["quantization_config"] = BitsAndBytesConfig(
+            kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
                 load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16
             )
         if cuda:
@@ -139,7 +139,7 @@ class Engine:
 
             # One adapter is served: fold it into the base weights once, so a token costs what the base costs.
             model = PeftModel.from_pretrained(model, str(settings.adapter)).merge_and_unload()
-        model.eval()
+        model.eval()  # type: ignore[no-untyped-call]
         self.model = model
         self.device = model.device
 
@@ -176,7 +176,9 @@ class Engine:
         self.manager.start()
         self._wait_for_cache()
 
-        cache = self.manager.batch_processor.cache
+        processor = self.manager.batch_processor
+        assert processor is not None  # _wait_for_cache returned
+        cache = processor.cache
         self.kv_cache_tokens = int(cache.num_blocks) * settings.kv_page_size
         own_context = int(getattr(model.config, "max_position_embeddings", 0) or self.kv_cache_tokens)
         # A request must fit the model and, on its own, the whole cache.
@@ -216,7 +218,9 @@ class Engine:
 
     def encode(self, messages: list[dict[str, str]]) -> list[int]:
         """Prompt token ids (blocking: call it off the event loop)."""
-        encoded = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)
+        encoded: Any = self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_dict=True
+        )
         return [int(i) for i in encoded["input_ids"]]
 
     def submit(self, prompt_ids: list[int], sampling: Sampling) -> Generation:

@@ -112,3 +112,13 @@ async def test_without_a_configured_key_v1_is_503() -> None:
         assert (await http.get("/health")).text == "ok"
         # /v1x is not under /v1: the prefix is matched on whole path segments.
         assert (await http.get("/v1x")).status_code == 404
+
+
+def test_chat_answers_after_login_with_the_key(lora_app: RunningApp) -> None:
+    from gradio_client import Client
+
+    chat = Client(lora_app.url + "/", auth=("me", lora_app.key), verbose=False)
+    answer = chat.predict("hello world", 8, 0.0, 1.0, api_name="/respond")
+    assert isinstance(answer, str) and len(answer.split()) == 8
+    with pytest.raises(ValueError, match="Could not login"):
+        Client(lora_app.url + "/", auth=("me", "wrong-key"), verbose=False)
