@@ -190,6 +190,20 @@ def test_disconnect_cancels_its_request(lora_app: RunningApp) -> None:
     assert engine_stats(lora_app)["steps"] == steps
 
 
+def test_disconnect_cancels_a_non_streamed_request(lora_app: RunningApp) -> None:
+    before = engine_stats(lora_app)["cancelled"]
+    body = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 4000, "temperature": 0}
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes its connection
+        httpx.post(lora_app.url + "/v1/chat/completions", json=body, headers=lora_app.headers, timeout=1.0)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        stats = engine_stats(lora_app)
+        if stats["cancelled"] > before and stats["running"] == 0:
+            break
+        time.sleep(0.1)
+    assert stats["cancelled"] == before + 1 and stats["running"] == 0, stats
+
+
 def test_seed_makes_a_sampled_answer_repeatable(lora_app: RunningApp) -> None:
     def sample(seed: int) -> str:
         r = client(lora_app).chat.completions.create(
