@@ -32,7 +32,7 @@ from transformers.generation.continuous_batching.requests import GenerationOutpu
 
 log = logging.getLogger("inference")
 
-CPU_KV_CACHE_BLOCKS = 64  # on CPU a fraction of "free memory" would be a fraction of the machine's RAM
+CPU_KV_CACHE_BLOCKS = 256  # on CPU a fraction of "free memory" would be a fraction of the machine's RAM
 CPU_MAX_BATCH_TOKENS = 512  # bounds the attention mask the CPU path materialises per step
 NOMINAL_REQUEST_TOKENS = 1024  # the request size the default queue bound is counted in
 HANDLER_GRACE_S = 30.0  # a cancelled request may still deliver a token or two

@@ -82,7 +82,7 @@ def parse(argv: list[str] | None = None) -> Settings:
         "--kv-cache-blocks",
         type=int,
         default=_optional_int(env.get("KV_CACHE_BLOCKS")),
-        help="default: KV_CACHE_MEMORY_FRACTION of free GPU memory; 64 on CPU",
+        help="default: KV_CACHE_MEMORY_FRACTION of free GPU memory; 256 on CPU",
     )
     parser.add_argument(
         "--kv-cache-memory-fraction", type=float, default=float(env.get("KV_CACHE_MEMORY_FRACTION", "0.8"))

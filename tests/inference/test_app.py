@@ -41,8 +41,8 @@ def test_health_and_models(lora_app: RunningApp) -> None:
     assert health["status"] == "ok" and health["model"] == "tiny-llama-lora"
     assert health["queue_depth"] == 0 and health["running"] == 0
     assert health["engine"]["context_length"] == 8192  # the tiny model's max_position_embeddings
-    assert health["engine"]["kv_cache_tokens"] == 64 * 256  # CPU default: 64 blocks of 256 tokens
-    assert health["engine"]["max_queued"] == 16  # derived: 16,384 cache tokens / 1,024
+    assert health["engine"]["kv_cache_tokens"] == 256 * 256  # CPU default: 256 blocks of 256 tokens
+    assert health["engine"]["max_queued"] == 64  # derived: 65,536 cache tokens / 1,024
     models = client(lora_app).models.list()
     assert [m.id for m in models.data] == ["tiny-llama-lora"]
 
