@@ -221,6 +221,21 @@ def test_seed_makes_a_sampled_answer_repeatable(lora_app: RunningApp) -> None:
     assert len({sample(s) for s in range(100, 104)}) > 1  # sampling, not greedy, is what the seed fixes
 
 
+def test_top_p_keeps_only_the_nucleus(lora_app: RunningApp) -> None:
+    """With a tiny top_p only the most likely token is left: sampling at temperature 1 gives the greedy answer."""
+    expected = greedy(lora_app, "what is azure", 16)
+    for seed in range(3):
+        r = client(lora_app).chat.completions.create(
+            model="tiny",
+            messages=[{"role": "user", "content": "what is azure"}],
+            max_tokens=16,
+            temperature=1.0,
+            top_p=0.01,
+            seed=seed,
+        )
+        assert r.choices[0].message.content == expected
+
+
 async def test_seed_holds_while_other_requests_share_the_batch(lora_app: RunningApp) -> None:
     """The seed is the request's own (not the process's RNG): traffic around it changes nothing."""
     api = aclient(lora_app)
