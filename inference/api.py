@@ -6,20 +6,30 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from engine import Engine, Generation
+from auth import ApiKey, RequireApiKey
+from engine import Engine, Generation, GenerationFailed, Overloaded, Sampling
+from errors import openai_error
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from limits import BodyLimit
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+DEFAULT_MAX_TOKENS = 512
 
 
 class Message(BaseModel):
     role: Literal["system", "user", "assistant"]
     content: str
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
 
 
 class ChatRequest(BaseModel):
@@ -30,25 +40,53 @@ class ChatRequest(BaseModel):
     temperature: float = Field(default=0.7, ge=0, le=2)
     top_p: float = Field(default=1.0, gt=0, le=1)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     seed: int | None = None
+    stop: str | list[str] | None = Field(default=None)
+
+    def stops(self) -> tuple[str, ...]:
+        if self.stop is None:
+            return ()
+        return (self.stop,) if isinstance(self.stop, str) else tuple(self.stop)
 
 
-def openai_error(
-    status: int, message: str, *, param: str | None = None, code: str | None = None
-) -> JSONResponse:
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    return JSONResponse(
-        {"error": {"message": message, "type": kind, "param": param, "code": code}}, status_code=status
+def context_error(context: int, prompt: int, completion: int) -> JSONResponse:
+    return openai_error(
+        400,
+        f"This model's maximum context length is {context} tokens. However, you requested "
+        f"{prompt + completion} tokens ({prompt} in the messages, {completion} in the completion). "
+        "Please reduce the length of the messages or completion.",
+        param="messages",
+        code="context_length_exceeded",
     )
 
 
-async def _next(gen: Generation) -> str | None:
-    # The streamer blocks on a queue: wait for it off the event loop.
-    return await asyncio.to_thread(next, gen.pieces, None)
+def usage(gen: Generation) -> dict[str, int]:
+    return {
+        "prompt_tokens": gen.prompt_tokens,
+        "completion_tokens": gen.completion_tokens,
+        "total_tokens": gen.prompt_tokens + gen.completion_tokens,
+    }
 
 
-def build_api(engine: Engine, app: FastAPI | None = None) -> FastAPI:
-    app = app or FastAPI(title="Fine-tuned model inference", docs_url="/docs")
+async def _client_gone(request: Request) -> None:
+    # The body is read: the server's next message for this request is its disconnect.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def build_api(engine: Engine, key: ApiKey, app: FastAPI | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncGenerator[None]:
+        yield
+        await asyncio.to_thread(engine.close)  # the library's generation thread is not a daemon
+
+    # No /docs, /redoc or /openapi.json: the endpoint is public and its key is the only gate.
+    app = app or FastAPI(
+        title="Fine-tuned model inference", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.add_middleware(BodyLimit, max_bytes=engine.settings.max_request_bytes)
+    app.add_middleware(RequireApiKey, key=key)  # added last: runs first, before any body is read
     model_name = engine.settings.model_name
     limit = engine.settings.max_new_tokens_limit
 
@@ -66,8 +104,19 @@ def build_api(engine: Engine, app: FastAPI | None = None) -> FastAPI:
         return openai_error(exc.status_code, str(exc.detail))
 
     @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": model_name, "generations": engine.counters()}
+    async def health() -> JSONResponse:
+        stats = engine.stats()
+        alive = engine.alive()
+        return JSONResponse(
+            {
+                "status": "ok" if alive else "engine stopped",
+                "model": model_name,
+                "queue_depth": stats["queued"],
+                "running": stats["running"],
+                "engine": stats,
+            },
+            status_code=200 if alive else 503,
+        )
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -79,35 +128,57 @@ def build_api(engine: Engine, app: FastAPI | None = None) -> FastAPI:
     @app.post("/v1/chat/completions", response_model=None)
     async def chat(body: ChatRequest, request: Request) -> JSONResponse | StreamingResponse:
         requested = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
-        max_tokens = min(512, limit) if requested is None else requested
-        if not 1 <= max_tokens <= limit:
+        if requested is not None and not 1 <= requested <= limit:
             return openai_error(
-                400, f"max_tokens must be between 1 and {limit}, got {max_tokens}.", param="max_tokens"
+                400, f"max_tokens must be between 1 and {limit}, got {requested}.", param="max_tokens"
             )
-        messages = [m.model_dump() for m in body.messages]
-        gen = engine.generate(
-            messages,
-            max_new_tokens=max_tokens,
-            temperature=body.temperature,
-            top_p=body.top_p,
-            seed=body.seed,
-        )
+        stops = body.stops()
+        if len(stops) > 4 or not all(stops):
+            return openai_error(400, "stop: up to 4 non-empty sequences.", param="stop")
+        prompt_ids = await asyncio.to_thread(engine.encode, [m.model_dump() for m in body.messages])
+        context = engine.context_length
+        max_tokens = requested or max(1, min(DEFAULT_MAX_TOKENS, limit, context - len(prompt_ids)))
+        if len(prompt_ids) + max_tokens > context:
+            return context_error(context, len(prompt_ids), max_tokens)
+        sampling = Sampling(max_tokens, body.temperature, body.top_p, body.seed, stops)
+        try:
+            gen = engine.submit(prompt_ids, sampling)
+        except Overloaded as err:
+            return openai_error(
+                429,
+                f"The endpoint is at capacity ({err.queued} requests are waiting). "
+                f"Retry after {err.retry_after} s.",
+                kind="requests",
+                code="rate_limit_exceeded",
+                headers={"Retry-After": str(err.retry_after)},
+            )
+        except GenerationFailed as err:
+            return openai_error(503, str(err))
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if body.stream:
+            include_usage = body.stream_options is not None and body.stream_options.include_usage
             return StreamingResponse(
-                _stream(gen, request, cid, created, model_name), media_type="text/event-stream"
+                _stream(gen, cid, created, model_name, include_usage), media_type="text/event-stream"
             )
-        parts: list[str] = []
-        while (piece := await _next(gen)) is not None:
-            parts.append(piece)
-            if await request.is_disconnected():
-                gen.stop()  # nobody is waiting for the answer any more
-                break
-        await asyncio.to_thread(gen.thread.join)
-        if "error" in gen.result:
-            return openai_error(500, f"Generation failed: {gen.result['error']}")
-        usage = {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens}
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+
+        async def collect() -> str:
+            return "".join([piece async for piece in gen.text()])
+
+        answer = asyncio.create_task(collect())
+        gone = asyncio.create_task(_client_gone(request))
+        try:
+            await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not answer.done():  # nobody is waiting for the answer any more
+                answer.cancel()
+            gen.close()
+        if answer.cancelled():
+            return openai_error(499, "The client closed the request.")
+        try:
+            text = answer.result()
+        except GenerationFailed as err:
+            return openai_error(500, f"Generation failed: {err}")
         return JSONResponse(
             {
                 "id": cid,
@@ -117,11 +188,11 @@ def build_api(engine: Engine, app: FastAPI | None = None) -> FastAPI:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": "".join(parts)},
+                        "message": {"role": "assistant", "content": text},
                         "finish_reason": gen.finish_reason,
                     }
                 ],
-                "usage": usage,
+                "usage": usage(gen),
             }
         )
 
@@ -129,29 +200,42 @@ def build_api(engine: Engine, app: FastAPI | None = None) -> FastAPI:
 
 
 async def _stream(
-    gen: Generation, request: Request, cid: str, created: int, model: str
+    gen: Generation, cid: str, created: int, model: str, include_usage: bool
 ) -> AsyncIterator[str]:
-    def chunk(delta: dict[str, str], finish: str | None = None) -> str:
-        body = {
+    def event(choices: list[dict[str, Any]], **extra: Any) -> str:
+        body: dict[str, Any] = {
             "id": cid,
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "choices": choices,
         }
+        if include_usage:
+            body["usage"] = None  # OpenAI's shape: null on every chunk but the last
+        body.update(extra)
         return f"data: {json.dumps(body)}\n\n"
 
-    done = False
+    def chunk(delta: dict[str, str], finish: str | None = None) -> str:
+        return event([{"index": 0, "delta": delta, "finish_reason": finish}])
+
     try:
         yield chunk({"role": "assistant", "content": ""})
-        while (piece := await _next(gen)) is not None:
-            if piece:
+        try:
+            async for piece in gen.text():
                 yield chunk({"content": piece})
-        done = True
-        await asyncio.to_thread(gen.thread.join)
+        except GenerationFailed as err:
+            error = {
+                "message": f"Generation failed: {err}",
+                "type": "server_error",
+                "param": None,
+                "code": None,
+            }
+            yield f"data: {json.dumps({'error': error})}\n\n"
+            return
         yield chunk({}, gen.finish_reason)
+        if include_usage:
+            yield event([], usage=usage(gen))
         yield "data: [DONE]\n\n"
     finally:
-        # Also runs when the client disconnects (the generator is closed): stop generating.
-        if not done:
-            gen.stop()
+        # Also runs when the client disconnects (the response task is cancelled): cancel in the engine.
+        gen.close()

@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gradio as gr
 import uvicorn
 from api import build_api
+from auth import ApiKey
 from chat_ui import build_ui
 from engine import Engine
 from settings import parse
@@ -18,12 +19,22 @@ from settings import parse
 
 def create_app(argv: list[str] | None = None):  # type: ignore[no-untyped-def]
     settings = parse(argv)
-    logging.getLogger("inference").info(
-        "base model %s, adapter %s", settings.base_model, settings.adapter or "none"
-    )
+    log = logging.getLogger("inference")
+    log.info("base model %s, adapter %s", settings.base_model, settings.adapter or "none")
+    key = ApiKey.from_env()
+    if not key.configured:
+        log.warning("INFERENCE_API_KEY is not set: /v1 answers 503 and the chat accepts no login")
     engine = Engine(settings)
-    api = build_api(engine)
-    return gr.mount_gradio_app(api, build_ui(engine), path="/"), settings
+    api = build_api(engine, key)
+    app = gr.mount_gradio_app(
+        api,
+        build_ui(engine),
+        path="/",
+        auth=key.gradio_login,
+        auth_message=key.gradio_message,
+        app_kwargs={"openapi_url": None, "docs_url": None, "redoc_url": None},  # Gradio's own schema too
+    )
+    return app, settings
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from tests.inference.tiny_model import build_share
 
 APP = REPO / "inference" / "app.py"
 MODEL_ID = "tiny-org/tiny-llama"
+API_KEY = "test-key-" + secrets.token_urlsafe(16)
 
 
 @dataclass
@@ -26,6 +28,11 @@ class RunningApp:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    key: str = API_KEY
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
 
 
 def free_port() -> int:
@@ -34,7 +41,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_app(mount: Path, log: Path, *args: str) -> RunningApp:
+def start_app(mount: Path, log: Path, *args: str, env: dict[str, str] | None = None) -> RunningApp:
     port = free_port()
     env = dict(
         os.environ,
@@ -42,6 +49,8 @@ def start_app(mount: Path, log: Path, *args: str) -> RunningApp:
         BASE_MODEL_ID=MODEL_ID,
         HF_HUB_OFFLINE="1",
         GRADIO_ANALYTICS_ENABLED="False",
+        INFERENCE_API_KEY=API_KEY,
+        **(env or {}),
     )
     out = log.open("wb")
     proc = subprocess.Popen(
@@ -90,5 +99,14 @@ def lora_app(tiny_share: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="session")
 def base_app(tiny_share: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     app = start_app(tiny_share, tmp_path_factory.mktemp("logs") / "base.log", "--baseonly")
+    yield app
+    stop_app(app)
+
+
+@pytest.fixture(scope="session")
+def one_slot_app(tiny_share: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """One request per forward pass and one waiting: a long request makes the next one wait, the third 429."""
+    env = {"MAX_BATCH_REQUESTS": "1", "MAX_QUEUED_REQUESTS": "1"}
+    app = start_app(tiny_share, tmp_path_factory.mktemp("logs") / "one-slot.log", env=env)
     yield app
     stop_app(app)
