@@ -88,7 +88,24 @@ def validate_parameters(path: Path, values: dict[str, Any], template: Template) 
                 hint="Fix the value (or set it to null to use the template's default) and try again.",
             )
         send[name] = value
+    _check_replica_bounds(path, send, declared)
     return send
+
+
+def _check_replica_bounds(path: Path, send: dict[str, Any], declared: dict[str, Any]) -> None:
+    """ACA refuses minReplicas > maxReplicas only after the environment is built: say it now."""
+
+    def effective(name: str) -> Any:
+        spec = declared.get(name)
+        return send.get(name, spec.get("defaultValue") if isinstance(spec, dict) else None)
+
+    low, high = effective("minimumInstanceCount"), effective("maximumInstanceCount")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        raise ConfigError(
+            f'{path}: "minimumInstanceCount" ({low}) is larger than "maximumInstanceCount" ({high}).',
+            hint="Lower minimumInstanceCount or raise maximumInstanceCount, then try again.",
+            code="ParametersInvalid",
+        )
 
 
 def gpu_profile_parameter(template: Template) -> str | None:
