@@ -11,6 +11,7 @@ from aitk_inference.core.azure.clients import container_apps_client, storage_cli
 from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.config import DeployTarget, check_project, require_deploy_target
+from aitk_inference.core.deploy.preflight import app_portal_link, check_deploy_target
 from aitk_inference.core.deploy.readiness import wait_until_ready
 from aitk_inference.core.deploy.revisions import restart_active_revisions
 from aitk_inference.core.errors import AitkError
@@ -85,16 +86,19 @@ async def deploy(
         f"(resource group {target.resource_group}, share {target.storage_account}/{target.file_share})."
     )
 
+    # 0. Everything the config names exists, before the first byte is uploaded.
+    progress.report(f"Checking the resources named in {paths.inference_config.name}", 0)
+    await check_deploy_target(credential, cloud, paths, target, progress)
+    link = app_portal_link(cloud, target.subscription_id, target.resource_group, target.app_name)
+    progress.log(f"Container app {target.app_name} in the Azure portal: {link}")
+    cancel.raise_if_cancelled()
+
     # 1. Sync the project folder to the share root (the app sees it under /mount).
-    progress.report("Finding the file share", 0)
+    progress.report("Finding the file share", 1)
     share = await share_target(credential, cloud, target)
     cancel.raise_if_cancelled()
+    # (sync_project logs its own "Sync done" line)
     synced = await sync_project(paths.root, share, progress=ScaledProgress(progress, *_SYNC), cancel=cancel)
-    progress.log(
-        f"Sync done: {synced.files_uploaded} file(s) uploaded ({synced.bytes_uploaded} bytes), "
-        f"{synced.files_deleted} removed, {synced.files_unchanged} unchanged.",
-        "debug",
-    )
     cancel.raise_if_cancelled()
 
     async with container_apps_client(credential, target.subscription_id, cloud) as client:

@@ -132,7 +132,6 @@ async def provision(
     # 5. Write the config (only now: a failure above leaves it untouched).
     config = _outputs_to_config(outputs)
     written = write_inference_config(paths, config)
-    progress.log(f"Wrote {paths.inference_config}.")
-    progress.log(f"Inference endpoint: https://{config['ACA_APP_ENDPOINT']}")
+    progress.log(f"Wrote {paths.inference_config}.")  # the endpoint is in the operation's result lines
     progress.report("Provisioning done", 100)
     return {key: (None if value is None else str(value)) for key, value in written.items()}
