@@ -7,7 +7,7 @@ import ssl
 from typing import Any
 
 TLS_HINT = (
-    "The server's TLS certificate is not trusted on this machine. If a proxy or firewall re-signs "
+    "If a proxy or firewall re-signs "
     "HTTPS, point REQUESTS_CA_BUNDLE or SSL_CERT_FILE (in VS Code: the aitk.inference.caBundle "
     "setting) at its CA certificate bundle (PEM), then retry."
 )
