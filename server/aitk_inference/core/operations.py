@@ -125,6 +125,8 @@ async def _status(inp: OperationInput) -> Outcome:
             "provisioningState": report.provisioning_state,
             "endpointHealthy": report.endpoint_healthy,
             "endpointDetail": report.endpoint_detail,
+            "summary": report.summary(),
+            "portalUrl": report.portal_url,
             "revisions": [
                 {
                     "name": r.name,
@@ -133,6 +135,7 @@ async def _status(inp: OperationInput) -> Outcome:
                     "healthState": r.health_state,
                     "replicas": r.replicas,
                     "trafficWeight": r.traffic_weight,
+                    "reason": r.reason,
                 }
                 for r in report.revisions
             ],
