@@ -50,6 +50,7 @@ class ScriptedUser:
     token_gate: asyncio.Event | None = None
     token_requested: asyncio.Event = field(default_factory=asyncio.Event)
     pick_gate: asyncio.Event | None = None  # while set and not released, pickers stay open
+    closed_picks: int = 0  # pickers the server closed ($/cancelRequest) while they were open
     answers_tokens: bool = True
     token_error: bool = False  # answer aitk/getToken with an error (e.g. the user declined sign-in)
 
@@ -59,7 +60,11 @@ class ScriptedUser:
             params = plain(params)
             self.picks.append(params)
             if self.pick_gate is not None:
-                await self.pick_gate.wait()
+                try:
+                    await self.pick_gate.wait()
+                except asyncio.CancelledError:  # the client cancels a handler on $/cancelRequest
+                    self.closed_picks += 1
+                    raise
             return self.pick_answer(params)
 
         @client.feature("aitk/input")

@@ -222,8 +222,12 @@ async def test_cancel_while_the_folder_picker_is_open(
     with pytest.raises(JsonRpcException) as err:
         await asyncio.wait_for(deploy, 60)
     assert err.value.code == types.LSPErrorCodes.RequestCancelled
-    user.pick_gate.set()  # type: ignore[union-attr]  # the user picks after all: too late
+    await session.wait_for(lambda: user.closed_picks == 1, "the picker to be closed ($/cancelRequest)")
+    user.pick_gate.set()  # type: ignore[union-attr]  # a picker that stayed open would answer now
     status = asyncio.ensure_future(session.execute(STATUS, {"workspaceFolder": uri(project)}))
     await session.wait_for(status.done, "a later request's answer")
     status.exception()
     assert len(user.token_requests) == 1  # the status's: the cancelled deploy never started
+    # nothing was shown for the cancel: no "Error in server", no notification
+    assert session.client.messages == [] and len(user.message_requests) == 1  # the status's error
+    assert "Error in server" not in "\n".join(session.logs())
