@@ -43,6 +43,9 @@ class ScriptedUser:
     clipboard: list[str] = field(default_factory=list)
     show_output: int = 0
     run_provision: list[dict[str, Any]] = field(default_factory=list)
+    create_project_files: list[dict[str, Any]] = field(default_factory=list)
+    sign_in: int = 0
+    open_settings: list[dict[str, Any]] = field(default_factory=list)
     pick_answer: Callable[[dict[str, Any]], Any] = lambda params: None
     input_answer: Callable[[dict[str, Any]], Any] = lambda params: None
     message_answer: Callable[[types.ShowMessageRequestParams], str | None] = lambda params: None
@@ -103,6 +106,18 @@ class ScriptedUser:
         @client.feature("aitk/runProvision")
         def run_provision(params: Any) -> None:
             self.run_provision.append(plain(params))
+
+        @client.feature("aitk/createProjectFiles")
+        def create_project_files(params: Any) -> None:
+            self.create_project_files.append(plain(params))
+
+        @client.feature("aitk/signIn")
+        def sign_in(params: Any) -> None:
+            self.sign_in += 1
+
+        @client.feature("aitk/openSettings")
+        def open_settings(params: Any) -> None:
+            self.open_settings.append(plain(params))
 
 
 @dataclass

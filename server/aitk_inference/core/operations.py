@@ -60,6 +60,7 @@ class Operation:
 
 
 async def _provision(inp: OperationInput) -> Outcome:
+    from aitk_inference.core.deploy.preflight import app_portal_link
     from aitk_inference.core.provision.provision import provision
 
     config = await provision(
@@ -77,6 +78,13 @@ async def _provision(inp: OperationInput) -> Outcome:
         lines=[
             f"Provisioning done: wrote {inp.project / 'infra' / INFERENCE_CONFIG}.",
             f"Inference endpoint: https://{config.get('ACA_APP_ENDPOINT')}",
+            f"Container app {config.get('ACA_APP_NAME')} in the Azure portal: "
+            + app_portal_link(
+                inp.cloud,
+                str(config.get("SUBSCRIPTION_ID")),
+                str(config.get("RESOURCE_GROUP_NAME")),
+                str(config.get("ACA_APP_NAME")),
+            ),
         ],
         data=dict(config),
     )
@@ -104,6 +112,7 @@ async def _deploy(inp: OperationInput) -> Outcome:
             "bytesUploaded": result.bytes_uploaded,
             "filesDeleted": result.files_deleted,
             "revisionsRestarted": list(result.revisions_restarted),
+            "appName": result.app_name,
         },
     )
 

@@ -29,7 +29,13 @@ from aitk_inference.lsp.language_server import AitkLanguageServer
 from aitk_inference.lsp.progress import LspProgress
 from aitk_inference.lsp.prompter import LspPrompter
 from aitk_inference.lsp.redact import redact
-from aitk_inference.lsp.workspace import BadArguments, CommandArgs, parse_arguments, resolve_project
+from aitk_inference.lsp.workspace import (
+    BadArguments,
+    CommandArgs,
+    log_prefix,
+    parse_arguments,
+    resolve_project,
+)
 
 
 @dataclass
@@ -111,7 +117,7 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
             request_id=request_id,
             progress_token=args.work_done_token,
         )
-        progress = LspProgress(bridge, args.work_done_token)
+        progress = LspProgress(bridge, args.work_done_token, prefix=log_prefix(ls, folder))
         progress.begin(operation.title, cancellable=operation.cancellable)
         progress.log(f"{operation.title}: {folder}")
         project, cloud, prog = folder, Cloud.from_env(), progress
@@ -122,9 +128,16 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
         result = await op.run_in_worker(work)
         progress.end(f"{noun} done.")
         if kind == "deploy":
-            notifications.deployment_done(ls, result["endpointUrl"])
+            app = result.get("appName")
+            notifications.deployment_done(ls, result["endpointUrl"], app=app, project=folder.name)
         elif kind == "provision":
-            notifications.show_info(ls, "Provisioning done. infra/inference.config.json is up to date.")
+            notifications.show_info(
+                ls,
+                f"Provisioning done for {folder.name}: infra/inference.config.json is up to date "
+                f"(container app {result.get('ACA_APP_NAME')}).",
+            )
+        elif kind == "status":
+            notifications.status_summary(ls, result, folder=folder)
         return result
     except OperationCancelled as exc:
         _end(

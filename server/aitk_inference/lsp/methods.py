@@ -25,6 +25,9 @@ GET_TOKEN: Final = "aitk/getToken"
 COPY_TO_CLIPBOARD: Final = "aitk/copyToClipboard"
 SHOW_OUTPUT: Final = "aitk/showOutput"
 RUN_PROVISION: Final = "aitk/runProvision"
+CREATE_PROJECT_FILES: Final = "aitk/createProjectFiles"  # {workspaceFolder}: run the scaffold command
+SIGN_IN: Final = "aitk/signIn"  # ask for the Microsoft account again (a new session)
+OPEN_SETTINGS: Final = "aitk/openSettings"  # {query}: the Settings editor, filtered
 
 # the value aitk/pick answers when the user chose the "create new" entry
 PICK_CREATE_NEW: Final = "$createNew"
@@ -32,6 +35,7 @@ PICK_CREATE_NEW: Final = "$createNew"
 # message-request action titles
 ACTION_GO_TO_ENDPOINT: Final = "Go to Inference Endpoint"
 ACTION_COPY_ENDPOINT: Final = "Copy Endpoint"
-ACTION_PROVISION_NOW: Final = "Provision now"
-ACTION_OPEN_OUTPUT: Final = "Open output"
+ACTION_PROVISION_NOW: Final = "Provision"
+ACTION_OPEN_OUTPUT: Final = "Show Output"
+ACTION_OPEN_PORTAL: Final = "Open in Portal"
 DEPLOYMENT_DONE: Final = "Deployment done."

@@ -33,6 +33,7 @@ class DeployResult:
     bytes_uploaded: int
     files_deleted: int
     revisions_restarted: list[str]
+    app_name: str = ""
 
 
 async def share_target(credential: AsyncTokenCredential, cloud: Cloud, target: DeployTarget) -> ShareTarget:
@@ -130,4 +131,5 @@ async def deploy(
         bytes_uploaded=synced.bytes_uploaded,
         files_deleted=synced.files_deleted,
         revisions_restarted=restarted,
+        app_name=target.app_name,
     )
