@@ -43,25 +43,26 @@ async def test_initialize_advertises_the_three_commands(start_session: StartSess
 async def test_bad_arguments_are_invalid_params_and_shown(
     start_session: StartSession, project: Path, argument: object, expected: str
 ) -> None:
-    user = ScriptedUser(message_answer=lambda params: "Open output")
+    user = ScriptedUser(message_answer=lambda params: "Show Output")
     session = await start_session([project], user=user)
     params = types.ExecuteCommandParams(command=DEPLOY, arguments=[argument])
     with pytest.raises(JsonRpcException) as err:
         await session.client.protocol.send_request_async(types.WORKSPACE_EXECUTE_COMMAND, params)
     assert err.value.code == types.ErrorCodes.InvalidParams
     assert expected in err.value.message
-    await session.wait_for(lambda: user.show_output == 1, "aitk/showOutput after 'Open output'")
+    await session.wait_for(lambda: user.show_output == 1, "aitk/showOutput after 'Show Output'")
     shown = user.message_requests[0]
     assert shown.type == types.MessageType.Error
     assert expected in shown.message
-    assert [a.title for a in shown.actions or []] == ["Open output"]
+    assert [a.title for a in shown.actions or []] == ["Show Output"]
     assert any(expected in line for line in session.logs())
 
 
 async def test_no_folder_with_infra_is_a_clear_error(start_session: StartSession, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    session = await start_session([empty])
+    user = ScriptedUser(message_answer=lambda params: "Create inference project files")
+    session = await start_session([empty], user=user)
     with pytest.raises(JsonRpcException) as err:
         await session.execute(DEPLOY, {"workDoneToken": session.new_token("t1")})
     assert err.value.code == types.LSPErrorCodes.RequestFailed
@@ -69,7 +70,12 @@ async def test_no_folder_with_infra_is_a_clear_error(start_session: StartSession
     assert "Create inference project files" in err.value.message
     assert err.value.data["code"] == "NoProjectFolder"
     await session.wait_for(lambda: bool(session.user.message_requests), "the error notification")
-    assert "No workspace folder has an infra/ folder" in session.user.message_requests[0].message
+    shown = session.user.message_requests[0]
+    assert "No workspace folder has an infra/ folder" in shown.message
+    assert [a.title for a in shown.actions or []] == ["Create inference project files", "Show Output"]
+    # the extension asks which folder (the server has none to name)
+    await session.wait_for(lambda: bool(user.create_project_files), "aitk/createProjectFiles")
+    assert user.create_project_files == [{"workspaceFolder": None}]
 
 
 async def test_several_project_folders_ask_and_the_choice_is_used(

@@ -129,7 +129,9 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
         progress.end(f"{noun} done.")
         if kind == "deploy":
             app = result.get("appName")
-            notifications.deployment_done(ls, result["endpointUrl"], app=app, project=folder.name)
+            notifications.deployment_done(
+                ls, result["endpointUrl"], app=app, project=folder.name, prefix=log_prefix(ls, folder)
+            )
         elif kind == "provision":
             notifications.show_info(
                 ls,

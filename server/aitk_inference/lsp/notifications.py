@@ -68,7 +68,12 @@ def show_info(ls: LanguageServer, message: str) -> None:
 
 
 def deployment_done(
-    ls: LanguageServer, endpoint_url: str, *, app: str | None = None, project: str | None = None
+    ls: LanguageServer,
+    endpoint_url: str,
+    *,
+    app: str | None = None,
+    project: str | None = None,
+    prefix: str = "",
 ) -> None:
     """Names the app and project, so two deploys give two toasts, each with its own buttons."""
     message = methods.DEPLOYMENT_DONE
@@ -86,7 +91,6 @@ def deployment_done(
             message,
             [methods.ACTION_GO_TO_ENDPOINT, methods.ACTION_COPY_ENDPOINT],
         )
-        prefix = f"[{project}] " if project else ""
         if choice == methods.ACTION_GO_TO_ENDPOINT:
             log(ls, f"{prefix}Opening {endpoint_url}")
             await actions.show_document(ls, endpoint_url, external=True)
