@@ -32,8 +32,10 @@ async function hasInfra(folder: vscode.WorkspaceFolder): Promise<boolean> {
   }
 }
 
-/** The folder that holds infra/; asks when several do. */
-async function chooseFolder(requireInfra: boolean): Promise<vscode.WorkspaceFolder | undefined> {
+/** The folder that holds infra/; asks when several do. ``given``: the one a server action named. */
+async function chooseFolder(requireInfra: boolean, given?: vscode.Uri): Promise<vscode.WorkspaceFolder | undefined> {
+  const named = given ? vscode.workspace.getWorkspaceFolder(given) : undefined;
+  if (named) return named;
   const folders = vscode.workspace.workspaceFolders ?? [];
   if (folders.length === 0) {
     void vscode.window.showErrorMessage('AI Toolkit: open your project folder first (File > Open Folder), then run the command again.');
@@ -66,10 +68,9 @@ async function runCommand(kind: 'provision' | 'deploy' | 'status', title: string
     }
     return outcome.result;
   } catch (err) {
-    // A JSON-RPC error carries the server's plain-words message, which the server has already shown.
-    if (err instanceof ResponseError) {
-      manager.output.error(`${title}: ${err.message}`);
-    } else {
+    // A JSON-RPC error carries the server's plain-words message, which the server has already
+    // shown and logged: saying it again would only repeat it.
+    if (!(err instanceof ResponseError)) {
       const message = err instanceof Error ? err.message : String(err);
       manager.output.error(`${title}: ${message}`);
       const choice = await vscode.window.showErrorMessage(`AI Toolkit: ${title} failed: ${message}`, 'Show log');
@@ -80,15 +81,12 @@ async function runCommand(kind: 'provision' | 'deploy' | 'status', title: string
 }
 
 async function showStatus(): Promise<void> {
-  const result = (await runCommand('status', 'AI Toolkit: inference status')) as { lines?: unknown } | undefined;
-  if (!manager || !result) return;
-  const lines = Array.isArray(result.lines) ? result.lines.filter((l): l is string => typeof l === 'string') : [];
-  for (const line of lines) manager.output.info(line);
-  manager.output.show(true);
+  // The server logs the status lines and ends with a summary notification (with Show Output).
+  await runCommand('status', 'AI Toolkit: inference status');
 }
 
-async function createProjectFiles(context: vscode.ExtensionContext): Promise<void> {
-  const folder = await chooseFolder(false);
+async function createProjectFiles(context: vscode.ExtensionContext, given?: vscode.Uri): Promise<void> {
+  const folder = await chooseFolder(false, given instanceof vscode.Uri ? given : undefined);
   if (!folder) return;
   try {
     const result = await scaffold(context.extensionPath, folder.uri.fsPath);
@@ -109,7 +107,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(COMMANDS.provision, () => runCommand('provision', 'AI Toolkit: Provision Azure Container Apps for inference')),
     vscode.commands.registerCommand(COMMANDS.deploy, () => runCommand('deploy', 'AI Toolkit: Deploy for inference')),
     vscode.commands.registerCommand(COMMANDS.status, () => showStatus()),
-    vscode.commands.registerCommand(COMMANDS.createProjectFiles, () => createProjectFiles(context)),
+    vscode.commands.registerCommand(COMMANDS.createProjectFiles, (folder?: vscode.Uri) => createProjectFiles(context, folder)),
   );
 }
 
