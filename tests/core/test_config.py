@@ -350,3 +350,20 @@ def test_more_minimum_than_maximum_replicas_is_refused(
         f'{paths.parameters}: "minimumInstanceCount" ({low}) is larger than "maximumInstanceCount" ({high}). '
         "Lower minimumInstanceCount or raise maximumInstanceCount, then try again."
     )
+
+
+def test_config_shape_errors_say_how_to_fix_them(tmp_path: Path) -> None:
+    paths = make_project(tmp_path, '{"parameters": {"acaAppName": "aca-x"}}')
+    with pytest.raises(ConfigError) as exc:
+        read_parameter_values(paths)
+    assert str(exc.value) == (
+        f'{paths.parameters}: parameter "acaAppName" must be an object with a "value". '
+        'Write it as "acaAppName": {"value": …} (the ARM parameters format), or remove it.'
+    )
+    paths.inference_config.write_text('["SUBSCRIPTION_ID"]')
+    with pytest.raises(ConfigError) as exc:
+        require_deploy_target(paths)
+    assert str(exc.value) == (
+        f"{paths.inference_config} must hold a JSON object ({{...}}), not list. "
+        'Wrap the keys in braces, e.g. {"SUBSCRIPTION_ID": "…", "RESOURCE_GROUP_NAME": "…"}.'
+    )

@@ -88,7 +88,10 @@ def check_project(project: Path) -> ProjectPaths:
 def _read_object(path: Path, what: str) -> dict[str, Any]:
     data = read_json(path, what=what)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object ({{...}}), not {type(data).__name__}.")
+        raise ConfigError(
+            f"{path} must hold a JSON object ({{...}}), not {type(data).__name__}.",
+            hint='Wrap the keys in braces, e.g. {"SUBSCRIPTION_ID": "…", "RESOURCE_GROUP_NAME": "…"}.',
+        )
     return data
 
 

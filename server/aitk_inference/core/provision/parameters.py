@@ -39,7 +39,8 @@ def read_parameter_values(paths: ProjectPaths) -> dict[str, Any]:
     for name, entry in params.items():
         if not isinstance(entry, dict) or "value" not in entry:
             raise ConfigError(
-                f'{path}: parameter "{name}" must be an object with a "value", e.g. {{"value": ...}}.'
+                f'{path}: parameter "{name}" must be an object with a "value".',
+                hint=f'Write it as "{name}": {{"value": …}} (the ARM parameters format), or remove it.',
             )
         values[name] = entry["value"]
     return values

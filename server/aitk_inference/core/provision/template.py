@@ -90,7 +90,10 @@ def _json_template(paths: ProjectPaths) -> Template:
         )
     body = read_json(paths.arm_template, what="ARM template")
     if not isinstance(body, dict):
-        raise ConfigError(f"{paths.arm_template} must hold a JSON object (an ARM template).")
+        raise ConfigError(
+            f"{paths.arm_template} must hold a JSON object (an ARM template).",
+            hint=f"Restore it from the template ('{CREATE_PROJECT_FILES}' adds missing files), or rebuild it with `az bicep build`.",
+        )
     if paths.bicep.exists():
         recorded = recorded_bicep_hash(body)
         if recorded is not None and recorded != bicep_sha256(paths.bicep):
