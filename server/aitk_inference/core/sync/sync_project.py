@@ -394,10 +394,11 @@ def _explain(err: Exception, target: ShareTarget) -> AitkError:
         )
     message = getattr(err, "message", None) or str(err)
     status = getattr(err, "status_code", None)
+    again = "Deploy again; only what did not finish is uploaded."
+    advice = server_error_hint(status) if isinstance(status, int) else None
     return AzureOperationError(
         sentence(f"Syncing to the {where} failed: {message.splitlines()[0] if message else code}"),
-        hint=(server_error_hint(status) if isinstance(status, int) else None)
-        or "Deploy again; only what did not finish is uploaded.",
+        hint=f"{advice} {again}" if advice else again,
     )
 
 
