@@ -98,6 +98,7 @@ def test_invalid_parameter_values_are_refused(tmp_path: Path, name: str, value: 
     with pytest.raises(ConfigError) as exc:
         validate(paths)
     assert f'"{name}"' in exc.value.message and expect in exc.value.message
+    assert f'"{name}" = {json.dumps(value)} ' in exc.value.message  # JSON as in the file, not Python
 
 
 def test_valid_parameters_pass_and_nulls_fall_back_to_defaults(tmp_path: Path) -> None:

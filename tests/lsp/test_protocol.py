@@ -237,3 +237,4 @@ async def test_cancel_while_the_folder_picker_is_open(
     # nothing was shown for the cancel: no "Error in server", no notification
     assert session.client.messages == [] and len(user.message_requests) == 1  # the status's error
     assert "Error in server" not in "\n".join(session.logs())
+    assert session.logs().count("Deploy cancelled.") == 1

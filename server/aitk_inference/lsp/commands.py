@@ -142,9 +142,9 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
             notifications.status_summary(ls, result, folder=folder)
         return result
     except OperationCancelled as exc:
-        _end(
-            ls, progress, f"{noun} cancelled.", f"{noun} cancelled: {exc.message}", types.MessageType.Warning
-        )
+        # OperationCancelled's default words add nothing to "Deploy cancelled."
+        line = f"{noun} cancelled." if exc.message == "Cancelled." else f"{noun} cancelled: {exc.message}"
+        _end(ls, progress, f"{noun} cancelled.", line, types.MessageType.Warning)
         # detail: the core's words, e.g. that an ARM deployment already started goes on in Azure
         raise _rpc_error(
             types.LSPErrorCodes.RequestCancelled, f"{noun} cancelled.", exc, detail=exc.message

@@ -3,6 +3,7 @@ Azure call (unknown names, wrong types, values outside the allowed ones, invalid
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def validate_parameters(path: Path, values: dict[str, Any], template: Template) 
                 problem = f"is not a valid {rule.resource} name: it {why}"
         if problem is not None:
             raise ConfigError(
-                f'{path}: parameter "{name}" = {value!r} {problem}.',
+                f'{path}: parameter "{name}" = {json.dumps(value)} {problem}.',  # as written in the file
                 hint="Fix the value (or set it to null to use the template's default) and try again.",
             )
         send[name] = value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ async def provision(
     template = await load_template(paths)
     progress.log(f"Template: {template.source}")
     parameters = validate_parameters(paths.parameters, read_parameter_values(paths), template)
-    shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items()) or "(template defaults)"
+    shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in parameters.items()) or "(template defaults)"
     progress.log(f"Parameters: {shown}")
     cancel.raise_if_cancelled()
 
