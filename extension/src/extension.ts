@@ -47,6 +47,11 @@ async function chooseFolder(requireInfra: boolean, given?: vscode.Uri): Promise<
   return vscode.window.showWorkspaceFolderPick({ placeHolder: requireInfra ? 'Which project (the folder with infra/)?' : 'Create the project files in which folder?', ignoreFocusOut: true });
 }
 
+/** Like the server's lines: "[folder] " when several folders are open, so interleaved lines say whose they are. */
+function linePrefix(folder: vscode.WorkspaceFolder): string {
+  return (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? `[${folder.name}] ` : '';
+}
+
 async function runCommand(kind: 'provision' | 'deploy' | 'status', title: string): Promise<unknown> {
   if (!manager) return undefined;
   const folder = await chooseFolder(true);
@@ -63,7 +68,7 @@ async function runCommand(kind: 'provision' | 'deploy' | 'status', title: string
       workspaceFolder: folder.uri.toString(),
     });
     if (outcome.cancelled) {
-      manager.output.info(`${title}: cancelled.`);
+      manager.output.info(`${linePrefix(folder)}${title}: cancelled.`);
       return undefined;
     }
     return outcome.result;
@@ -72,7 +77,7 @@ async function runCommand(kind: 'provision' | 'deploy' | 'status', title: string
     // shown and logged: saying it again would only repeat it.
     if (!(err instanceof ResponseError)) {
       const message = err instanceof Error ? err.message : String(err);
-      manager.output.error(`${title}: ${message}`);
+      manager.output.error(`${linePrefix(folder)}${title}: ${message}`);
       const choice = await vscode.window.showErrorMessage(`AI Toolkit: ${title} failed: ${message}`, 'Show log');
       if (choice === 'Show log') manager.output.show();
     }
