@@ -318,6 +318,7 @@ async def test_bad_input_is_an_error_notification_whose_every_button_leads_somew
         assert shown.type == types.MessageType.Error
         assert shown.message == err.value.message  # the same words as the CLI's paragraph
         assert [a.title for a in shown.actions or []] == actions
+        assert err.value.data["actions"] == actions  # the error response says which actions fit too
         assert isinstance(session.progress(token)[-1], types.WorkDoneProgressEnd)
         assert any(expected in line for line in session.logs())
         await session.wait_for(pressed(session, project, action), f"what {action!r} does")

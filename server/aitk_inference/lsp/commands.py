@@ -23,6 +23,7 @@ from aitk_inference.core.errors import AitkError, OperationCancelled
 from aitk_inference.core.operations import OPERATIONS, Operation, OperationInput
 from aitk_inference.core.reporting import CancellationToken
 from aitk_inference.lsp import methods, notifications
+from aitk_inference.lsp.actions import actions_for
 from aitk_inference.lsp.bridge import ClientBridge
 from aitk_inference.lsp.credential import ClientTokenCredential
 from aitk_inference.lsp.language_server import AitkLanguageServer
@@ -152,11 +153,15 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
     except BadArguments as exc:
         _end(ls, progress, f"{noun} failed.", f"{noun} failed: {exc}", types.MessageType.Error)
         notifications.show_error(ls, exc, folder=folder)
-        raise _rpc_error(types.ErrorCodes.InvalidParams, str(exc), exc) from None
+        raise _rpc_error(
+            types.ErrorCodes.InvalidParams, str(exc), exc, actions=actions_for(exc, folder)
+        ) from None
     except AitkError as exc:
         _end(ls, progress, f"{noun} failed.", f"{noun} failed: {exc}", types.MessageType.Error)
         notifications.show_error(ls, exc, folder=folder)
-        raise _rpc_error(types.LSPErrorCodes.RequestFailed, str(exc), exc) from None
+        raise _rpc_error(
+            types.LSPErrorCodes.RequestFailed, str(exc), exc, actions=actions_for(exc, folder)
+        ) from None
     except Exception as exc:
         detail = redact("".join(traceback.format_exception(exc)))
         message = f"{noun} failed unexpectedly: {type(exc).__name__}: {redact(str(exc))}"
