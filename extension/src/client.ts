@@ -21,6 +21,7 @@ import { discoverInterpreter, vscodeInterpreterSources } from './interpreter';
 import { input, pick } from './pickers';
 import type { CommandTransport } from './progress';
 import { MAX_RESTARTS, RESTART_WINDOW_MS, RestartPolicy, serverEnvironment } from './lifecycle';
+import { ACTION_METHODS, type ActionHost, createProjectFiles, openSettings, signIn } from './serverActions';
 import { ensureServerPython, ServerStartError } from './serverEnv';
 import { authProvider, getToken } from './token';
 import { ignoredMessage, keysInSettingsFiles, TRUSTED_ONLY, trustedValue, workspaceOverrides } from './trustedSettings';
@@ -190,8 +191,9 @@ export class ServerManager implements vscode.Disposable {
   }
 
   private registerHandlers(client: LanguageClient): void {
-    client.onRequest(SERVER_METHODS.pick, (params: unknown) => pick(params));
-    client.onRequest(SERVER_METHODS.input, (params: unknown) => input(params));
+    // The token is cancelled when the server sends $/cancelRequest (its operation was cancelled).
+    client.onRequest(SERVER_METHODS.pick, (params: unknown, token: vscode.CancellationToken) => pick(params, token));
+    client.onRequest(SERVER_METHODS.input, (params: unknown, token: vscode.CancellationToken) => input(params, token));
     client.onRequest(SERVER_METHODS.getToken, (params: unknown) =>
       getToken(params, {
         tokenCommand: () =>
@@ -213,6 +215,14 @@ export class ServerManager implements vscode.Disposable {
       void vscode.commands.executeCommand('aitk.inference.provision');
     });
     for (const hook of this.clientHooks) hook(client);
+    const host: ActionHost = {
+      output: this.output,
+      executeCommand: (command, ...args) => vscode.commands.executeCommand(command, ...args),
+      getSession: (scopes) => vscode.authentication.getSession('microsoft', scopes, { createIfNone: true }),
+    };
+    client.onNotification(ACTION_METHODS.createProjectFiles, (params: unknown) => createProjectFiles(host, params));
+    client.onNotification(ACTION_METHODS.signIn, () => signIn(host));
+    client.onNotification(ACTION_METHODS.openSettings, (params: unknown) => openSettings(host, params));
   }
 
   dispose(): void {

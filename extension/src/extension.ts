@@ -41,8 +41,10 @@ async function hasInfra(folder: vscode.WorkspaceFolder): Promise<boolean> {
   }
 }
 
-/** The folder that holds infra/; asks when several do. */
-async function chooseFolder(requireInfra: boolean): Promise<vscode.WorkspaceFolder | undefined> {
+/** The folder that holds infra/; asks when several do. ``given``: the one a server action named. */
+async function chooseFolder(requireInfra: boolean, given?: vscode.Uri): Promise<vscode.WorkspaceFolder | undefined> {
+  const named = given ? vscode.workspace.getWorkspaceFolder(given) : undefined;
+  if (named) return named;
   const folders = vscode.workspace.workspaceFolders ?? [];
   if (folders.length === 0) {
     void vscode.window.showErrorMessage('AI Toolkit: open your project folder first (File > Open Folder), then run the command again.');
@@ -52,6 +54,11 @@ async function chooseFolder(requireInfra: boolean): Promise<vscode.WorkspaceFold
   const candidates = requireInfra ? (await Promise.all(folders.map(async (f) => ((await hasInfra(f)) ? f : undefined)))).filter((f) => f !== undefined) : [];
   if (candidates.length === 1) return candidates[0];
   return vscode.window.showWorkspaceFolderPick({ placeHolder: requireInfra ? 'Which project (the folder with infra/)?' : 'Create the project files in which folder?', ignoreFocusOut: true });
+}
+
+/** Like the server's lines: "[folder] " when several folders are open, so interleaved lines say whose they are. */
+function linePrefix(folder: vscode.WorkspaceFolder): string {
+  return (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? `[${folder.name}] ` : '';
 }
 
 export type ServerCommand = keyof typeof SERVER_COMMANDS;
@@ -78,17 +85,16 @@ async function runCommand(
       ...extra,
     });
     if (outcome.cancelled) {
-      manager.output.info(`${title}: cancelled.`);
+      manager.output.info(`${linePrefix(folder)}${title}: cancelled.`);
       return undefined;
     }
     return outcome.result;
   } catch (err) {
-    // A JSON-RPC error carries the server's plain-words message, which the server has already shown.
-    if (err instanceof ResponseError) {
-      manager.output.error(`${title}: ${err.message}`);
-    } else {
+    // A JSON-RPC error carries the server's plain-words message, which the server has already
+    // shown and logged: saying it again would only repeat it.
+    if (!(err instanceof ResponseError)) {
       const message = err instanceof Error ? err.message : String(err);
-      manager.output.error(`${title}: ${message}`);
+      manager.output.error(`${linePrefix(folder)}${title}: ${message}`);
       const choice = await vscode.window.showErrorMessage(`AI Toolkit: ${title} failed: ${message}`, 'Show log');
       if (choice === 'Show log') manager.output.show();
     }
@@ -97,11 +103,8 @@ async function runCommand(
 }
 
 async function showStatus(): Promise<void> {
-  const result = (await runCommand('status', 'AI Toolkit: inference status')) as { lines?: unknown } | undefined;
-  if (!manager || !result) return;
-  const lines = Array.isArray(result.lines) ? result.lines.filter((l): l is string => typeof l === 'string') : [];
-  for (const line of lines) manager.output.info(line);
-  manager.output.show(true);
+  // The server logs the status lines and ends with a summary notification (with Show Output).
+  await runCommand('status', 'AI Toolkit: inference status');
 }
 
 /** The key is read through the server, kept in SecretStorage and copied; never logged (see apiKey.ts). */
@@ -119,8 +122,8 @@ async function copyApiKeyFor(context: vscode.ExtensionContext, workspaceFolder: 
   });
 }
 
-async function createProjectFiles(context: vscode.ExtensionContext): Promise<void> {
-  const folder = await chooseFolder(false);
+async function createProjectFiles(context: vscode.ExtensionContext, given?: vscode.Uri): Promise<void> {
+  const folder = await chooseFolder(false, given instanceof vscode.Uri ? given : undefined);
   if (!folder) return;
   try {
     const result = await scaffold(context.extensionPath, folder.uri.fsPath);
@@ -142,7 +145,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(COMMANDS.deploy, () => runCommand('deploy', 'AI Toolkit: Deploy for inference')),
     vscode.commands.registerCommand(COMMANDS.status, () => showStatus()),
     vscode.commands.registerCommand(COMMANDS.copyApiKey, () => copyApiKeyFor(context, undefined)),
-    vscode.commands.registerCommand(COMMANDS.createProjectFiles, () => createProjectFiles(context)),
+    vscode.commands.registerCommand(COMMANDS.createProjectFiles, (folder?: vscode.Uri) => createProjectFiles(context, folder)),
   );
   registerOperateCommands(context, manager, runCommand);
 }

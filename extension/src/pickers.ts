@@ -73,21 +73,22 @@ export function toQuickPickItems(params: PickParams): ValueQuickPickItem[] {
   return items;
 }
 
-/** Shows the picker; answers the chosen value, CREATE_NEW, or null when dismissed. */
-export async function pick(raw: unknown): Promise<string | null> {
+/** Shows the picker; answers the chosen value, CREATE_NEW, or null when dismissed or when the
+ * server cancels the request (``token``: VS Code then closes the picker). */
+export async function pick(raw: unknown, token?: vscode.CancellationToken): Promise<string | null> {
   const params = parsePickParams(raw);
   const options: vscode.QuickPickOptions = { title: params.title, ignoreFocusOut: true, matchOnDescription: true };
   if (params.placeHolder !== undefined) options.placeHolder = params.placeHolder;
-  const chosen = await vscode.window.showQuickPick(toQuickPickItems(params), options);
-  return chosen ? chosen.value : null;
+  const chosen = await vscode.window.showQuickPick(toQuickPickItems(params), options, token);
+  return chosen && !token?.isCancellationRequested ? chosen.value : null;
 }
 
-/** Shows an input box; answers the text, or null when dismissed. */
-export async function input(raw: unknown): Promise<string | null> {
+/** Shows an input box; answers the text, or null when dismissed or cancelled by the server. */
+export async function input(raw: unknown, token?: vscode.CancellationToken): Promise<string | null> {
   const params = parseInputParams(raw);
   const options: vscode.InputBoxOptions = { title: params.title, ignoreFocusOut: true };
   if (params.placeHolder !== undefined) options.placeHolder = params.placeHolder;
   if (params.value !== undefined) options.value = params.value;
-  const text = await vscode.window.showInputBox(options);
-  return text ?? null;
+  const text = await vscode.window.showInputBox(options, token);
+  return token?.isCancellationRequested ? null : (text ?? null);
 }

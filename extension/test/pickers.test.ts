@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import { CREATE_NEW, input, pick, toQuickPickItems } from '../src/pickers';
 import { mockWindow, resetMock } from './helpers';
 
@@ -65,5 +65,45 @@ describe('pickers', () => {
     mockWindow().showInputBox = (() => Promise.resolve(undefined)) as never;
     assert.equal(await input({ title: 'New resource group' }), null);
     await assert.rejects(input({}), /aitk\/input needs/);
+  });
+});
+
+describe('pickers cancelled by the server', () => {
+  beforeEach(resetMock);
+
+  it('hands the request token to the QuickPick (VS Code closes it on cancel) and answers null', async () => {
+    const source = new vscode.CancellationTokenSource();
+    let given: vscode.CancellationToken | undefined;
+    mockWindow().showQuickPick = ((shown: { value: string }[], _options: unknown, token: vscode.CancellationToken) => {
+      given = token;
+      // The server cancels while the picker is open: VS Code hides it and resolves undefined.
+      return new Promise((resolve) => token.onCancellationRequested(() => resolve(undefined)));
+    }) as never;
+    const answer = pick(params, source.token);
+    source.cancel();
+    assert.equal(await answer, null);
+    assert.equal(given, source.token);
+  });
+
+  it('answers null when the user picked just as the server cancelled', async () => {
+    const source = new vscode.CancellationTokenSource();
+    mockWindow().showQuickPick = ((shown: { value: string }[]) => {
+      source.cancel();
+      return Promise.resolve(shown[0]);
+    }) as never;
+    assert.equal(await pick(params, source.token), null);
+  });
+
+  it('hands the token to the input box too', async () => {
+    const source = new vscode.CancellationTokenSource();
+    let given: vscode.CancellationToken | undefined;
+    mockWindow().showInputBox = ((_options: unknown, token: vscode.CancellationToken) => {
+      given = token;
+      return new Promise((resolve) => token.onCancellationRequested(() => resolve(undefined)));
+    }) as never;
+    const answer = input({ title: 'New resource group' }, source.token);
+    source.cancel();
+    assert.equal(await answer, null);
+    assert.equal(given, source.token);
   });
 });

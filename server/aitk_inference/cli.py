@@ -139,20 +139,43 @@ class ConsolePrompter:
         return (answer or "").lower() in ("y", "yes")
 
 
+# What each question of provision asks for (a word of its title), and the argument that answers it.
+_ARGUMENT_FOR = (
+    ("subscription", "--subscription"),
+    ("location", "--location"),
+    ("resource group", "--resource-group"),
+)
+
+
 class AssumeYesPrompter(NonInteractivePrompter):
     """No terminal to ask on: questions are errors naming the argument to pass; confirmations need --yes."""
 
     def __init__(self, assume_yes: bool) -> None:
-        super().__init__(
-            "Pass --subscription, --resource-group and --location (or fill infra/finetuning.config.json).",
-            reason="nothing given and no terminal to ask on",
-        )
+        super().__init__(reason="nothing given and no terminal to ask on")
         self.assume_yes = assume_yes
+
+    def _unanswerable(self, title: str) -> Exception:
+        argument = next((arg for word, arg in _ARGUMENT_FOR if word in title.lower()), None)
+        hint = f"Pass {argument}" if argument else "Run it in a terminal to answer"
+        if argument in ("--subscription", "--resource-group"):
+            hint += " (or set it in infra/finetuning.config.json)"
+        return AitkError(f"{title}: {self.reason}.", hint=f"{hint}.")
 
     async def confirm(self, message: str) -> bool:
         if not self.assume_yes:
             raise AitkError(f"{message} No terminal to confirm on.", hint="Pass --yes to go ahead.")
         return True
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds (argparse turns the ValueError into a usage error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -197,7 +220,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     dep.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     dep.add_argument(
-        "--timeout", type=float, default=900.0, help="seconds to wait for the app to answer (default 900)"
+        "--timeout", type=_seconds, default=900.0, help="seconds to wait for the app to answer (default 900)"
     )
     dep.add_argument(
         "--take-over",

@@ -68,7 +68,30 @@ def test_deploy_without_config_values_suggests_provision(emulator: Emulator, pro
 def test_provision_without_a_terminal_names_the_arguments(emulator: Emulator, project: Path) -> None:
     result = run_cli(emulator, "provision", "--project", str(project))
     assert result.returncode == 1
-    assert "--subscription" in result.stderr
+    assert result.stderr.endswith(
+        "aitk-inference provision failed: Select the Azure subscription: nothing given and no terminal to "
+        "ask on. Pass --subscription (or set it in infra/finetuning.config.json).\n"
+    )
+
+
+def test_provision_without_a_terminal_names_only_the_missing_argument(
+    emulator: Emulator, project: Path
+) -> None:
+    args = ("--subscription", SUBSCRIPTION, "--resource-group", "rg-new")
+    result = run_cli(emulator, "provision", "--project", str(project), *args)
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        "aitk-inference provision failed: Select the location for the new resource group: nothing given "
+        "and no terminal to ask on. Pass --location.\n"
+    )
+
+
+def test_a_timeout_must_be_positive(emulator: Emulator, project: Path) -> None:
+    result = run_cli(emulator, "deploy", "--project", str(project), "--timeout", "-5")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "aitk-inference deploy: error: argument --timeout: must be a positive number of seconds, not -5"
+    )
 
 
 def test_not_a_project(emulator: Emulator, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ TEMPLATE: dict[str, Any] = {
     "parameters": {
         "location": {"type": "string", "defaultValue": "[resourceGroup().location]"},
         "maximumInstanceCount": {"type": "int", "defaultValue": 1, "minValue": 1, "maxValue": 10},
+        "minimumInstanceCount": {"type": "int", "defaultValue": 0, "minValue": 0, "maxValue": 10},
         "gpuProfileType": {
             "type": "string",
             "defaultValue": "Consumption-GPU-NC24-A100",
@@ -97,6 +98,7 @@ def test_invalid_parameter_values_are_refused(tmp_path: Path, name: str, value: 
     with pytest.raises(ConfigError) as exc:
         validate(paths)
     assert f'"{name}"' in exc.value.message and expect in exc.value.message
+    assert f'"{name}" = {json.dumps(value)} ' in exc.value.message  # JSON as in the file, not Python
 
 
 def test_valid_parameters_pass_and_nulls_fall_back_to_defaults(tmp_path: Path) -> None:
@@ -161,9 +163,80 @@ def test_deploy_config_malformed(tmp_path: Path) -> None:
         require_deploy_target(paths)
 
 
+VALID_CONFIG = {
+    "SUBSCRIPTION_ID": "3f2c7a1e-5b8d-4e0f-9a6c-1d2e3f4a5b6c",
+    "RESOURCE_GROUP_NAME": "rg-inference",
+    "STORAGE_ACCOUNT_NAME": "stinference1",
+    "FILE_SHARE_NAME": "inference",
+    "ACA_APP_NAME": "aca-inference",
+    "ACA_APP_ENDPOINT": "aca-inference.example.westus3.azurecontainerapps.io",
+}
+
+
+def test_deploy_config_lists_every_problem_with_its_fix(tmp_path: Path) -> None:
+    paths = make_project(tmp_path)
+    data = VALID_CONFIG | {
+        "SUBSCRIPTION_ID": "my-subscription",
+        "STORAGE_ACCOUNT_NAME": "St_Inference",
+        "ACA_APP_NAME": "Inference--App",
+        "FILE_SHARE_NAME": 7,
+    }
+    del data["ACA_APP_ENDPOINT"]
+    paths.inference_config.write_text(json.dumps(data))
+    with pytest.raises(ConfigError) as exc:
+        require_deploy_target(paths)
+    assert exc.value.message == (
+        f"{paths.inference_config} has 5 problems: "
+        "(1) SUBSCRIPTION_ID is 'my-subscription', not a subscription ID: set it to the GUID of your "
+        "subscription (like 00000000-0000-0000-0000-000000000000; `az account show --query id` prints it); "
+        "(2) STORAGE_ACCOUNT_NAME is 'St_Inference', not a valid storage account name: it must be "
+        "lowercase letters and digits only; set it to your storage account's name; "
+        "(3) FILE_SHARE_NAME must be a string, not int: put the value in double quotes; "
+        "(4) ACA_APP_NAME is 'Inference--App', not a valid container app name: it must be lowercase "
+        "letters, digits and hyphens, starting with a letter, ending with a letter or digit, without '--'; "
+        "set it to your container app's name; "
+        "(5) ACA_APP_ENDPOINT is missing."
+    )
+    assert exc.value.code == "ConfigIncomplete"
+    assert exc.value.hint == (
+        "Run Provision to create the resources and fill it in, or set the keys by hand to your "
+        "existing resources' values."
+    )
+
+
+def test_deploy_config_with_wrong_values_only_asks_to_fix_them(tmp_path: Path) -> None:
+    paths = make_project(tmp_path)
+    paths.inference_config.write_text(json.dumps(VALID_CONFIG | {"ACA_APP_ENDPOINT": "https://a b/"}))
+    with pytest.raises(ConfigError) as exc:
+        require_deploy_target(paths)
+    assert exc.value.message == (
+        f"{paths.inference_config}: ACA_APP_ENDPOINT is 'https://a b/', not a host name: set it to the "
+        "app's URL (like myapp.<id>.<region>.azurecontainerapps.io, shown under Application Url in the portal)."
+    )
+    assert (exc.value.code, exc.value.hint) == (
+        "ConfigInvalid",
+        "Fix the values in inference.config.json and try again.",
+    )
+
+
+def test_hand_provisioned_project_is_pointed_at_the_project_files(tmp_path: Path) -> None:
+    paths = ProjectPaths(tmp_path)
+    paths.infra.mkdir()
+    paths.inference_config.write_text(json.dumps({"SUBSCRIPTION_ID": VALID_CONFIG["SUBSCRIPTION_ID"]}))
+    with pytest.raises(ConfigError) as exc:
+        require_deploy_target(paths)
+    assert exc.value.message.startswith(
+        f"{paths.inference_config} has 5 problems: (1) RESOURCE_GROUP_NAME is missing;"
+    )
+    assert exc.value.hint == (
+        "Set the keys by hand to your existing resources' values, or run "
+        "'AI Toolkit: Create inference project files' to add infra/provision/ and then Provision."
+    )
+
+
 def test_deploy_target_endpoint_url(tmp_path: Path) -> None:
     paths = make_project(tmp_path)
-    data = {key: "x" for key in CONFIG_KEYS} | {"ACA_APP_ENDPOINT": "app.example.azurecontainerapps.io"}
+    data = VALID_CONFIG | {"ACA_APP_ENDPOINT": "app.example.azurecontainerapps.io"}
     paths.inference_config.write_text(json.dumps(data))
     assert require_deploy_target(paths).endpoint_url == "https://app.example.azurecontainerapps.io"
 
@@ -176,8 +249,12 @@ def test_finetuning_defaults(tmp_path: Path) -> None:
 
 
 def test_project_without_infra_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="infra/"):
+    with pytest.raises(ConfigError) as exc:
         check_project(tmp_path)
+    assert str(exc.value) == (
+        f"{tmp_path} has no infra/ folder. Open the inference project folder, or run "
+        "'AI Toolkit: Create inference project files' to add infra/ and inference/ here."
+    )
 
 
 async def test_changed_bicep_without_compiler_is_refused(
@@ -245,3 +322,49 @@ async def test_az_without_bicep_support_falls_back_to_the_json(
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     template = await load_template(paths)
     assert template.source == str(paths.arm_template)
+
+
+async def test_provision_without_a_template_points_at_the_project_files(tmp_path: Path) -> None:
+    paths = ProjectPaths(tmp_path)
+    paths.infra.mkdir()
+    with pytest.raises(ConfigError) as exc:
+        await load_template(paths)
+    assert str(exc.value) == (
+        f"{paths.infra} has no provision/inference.bicep or provision/inference.json to provision from. "
+        "Run 'AI Toolkit: Create inference project files' to add them (existing files are kept), then "
+        "Provision; or, for resources you made by hand, fill in inference.config.json and Deploy."
+    )
+    assert exc.value.code == "NoTemplate"
+
+
+@pytest.mark.parametrize(
+    ("params", "low", "high"),
+    [({"minimumInstanceCount": 3, "maximumInstanceCount": 2}, 3, 2), ({"minimumInstanceCount": 2}, 2, 1)],
+)
+def test_more_minimum_than_maximum_replicas_is_refused(
+    tmp_path: Path, params: dict[str, Any], low: int, high: int
+) -> None:
+    paths = make_project(tmp_path, params)
+    with pytest.raises(ConfigError) as exc:
+        validate(paths)
+    assert str(exc.value) == (
+        f'{paths.parameters}: "minimumInstanceCount" ({low}) is larger than "maximumInstanceCount" ({high}). '
+        "Lower minimumInstanceCount or raise maximumInstanceCount, then try again."
+    )
+
+
+def test_config_shape_errors_say_how_to_fix_them(tmp_path: Path) -> None:
+    paths = make_project(tmp_path, '{"parameters": {"acaAppName": "aca-x"}}')
+    with pytest.raises(ConfigError) as exc:
+        read_parameter_values(paths)
+    assert str(exc.value) == (
+        f'{paths.parameters}: parameter "acaAppName" must be an object with a "value". '
+        'Write it as "acaAppName": {"value": …} (the ARM parameters format), or remove it.'
+    )
+    paths.inference_config.write_text('["SUBSCRIPTION_ID"]')
+    with pytest.raises(ConfigError) as exc:
+        require_deploy_target(paths)
+    assert str(exc.value) == (
+        f"{paths.inference_config} must hold a JSON object ({{...}}), not list. "
+        'Wrap the keys in braces, e.g. {"SUBSCRIPTION_ID": "…", "RESOURCE_GROUP_NAME": "…"}.'
+    )

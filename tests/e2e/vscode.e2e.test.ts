@@ -34,6 +34,7 @@ const SERVER_MODULE = path.join(REPO, 'server', 'aitk_inference', 'lsp', 'server
 const PROVISION = 'AI Toolkit: Provision Azure Container Apps for inference';
 const DEPLOY = 'AI Toolkit: Deploy for inference';
 const CREATE_FILES = 'AI Toolkit: Create inference project files';
+const STATUS = 'AI Toolkit: Show inference status';
 const RESOURCE_GROUP = 'rg-e2e-inference';
 const STREAM_LOGS = 'AI Toolkit: Stream Inference Logs';
 // A small app that prints a known line (tests/core/operate/talking_app.py), run by the emulator's process runtime.
@@ -172,6 +173,42 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     await wb.page.keyboard.press('Escape');
   });
 
+  it('a deploy before provisioning names every empty key and Open inference.config.json opens the file', async () => {
+    await wb.runCommand(DEPLOY);
+    const toast = await wb.waitForNotificationText(/SUBSCRIPTION_ID is empty/, 120_000);
+    await wb.page.waitForTimeout(700); // past the fade-in, for the screenshot
+    await wb.screenshot('deploy-config-incomplete');
+    const text = plain(await toast.innerText());
+    assert.match(text, /has 6 problems: \(1\) SUBSCRIPTION_ID is empty;.*\(6\) ACA_APP_ENDPOINT is empty\./);
+    for (const button of ['Open inference.config.json', 'Provision', 'Show Output']) assert.ok(text.includes(button), `"${button}" is offered: ${text}`);
+    await toast.locator('.monaco-button', { hasText: 'Open inference.config.json' }).first().click();
+    const tab = wb.page.locator('.tabs-container .tab', { hasText: 'inference.config.json' }).first();
+    await tab.waitFor({ state: 'visible', timeout: 30_000 });
+    await wb.screenshot('config-opened');
+    assert.deepEqual(await wb.errors(), [], 'no other error was shown');
+  });
+
+  it('cancelling Provision while its subscription picker is open closes the picker and shows nothing else', async () => {
+    await wb.page.keyboard.press('Escape');
+    await wb.runCommand(PROVISION);
+    await eventually(
+      'the subscription picker',
+      async () => ((await wb.quickInput.isVisible()) && /subscription/i.test(plain(await wb.quickInput.locator('.quick-input-title').innerText())) ? true : undefined),
+      120_000,
+    );
+    await wb.screenshot('picker-open');
+    const cancel = wb.notification(PROVISION).locator('.monaco-button', { hasText: 'Cancel' }).first();
+    await cancel.click({ force: true });
+    // The server sent $/cancelRequest for its aitk/pick: VS Code closed the picker.
+    await eventually('the picker to close', async () => ((await wb.quickInput.isVisible()) ? undefined : true), 30_000);
+    await wb.page.waitForTimeout(3_000); // anything the cancel would show has shown by now
+    await wb.screenshot('picker-closed');
+    const texts = await wb.notificationTexts();
+    assert.deepEqual(texts, [], `nothing else shown: ${texts.join(' | ')}`);
+    assert.doesNotMatch(logText(), /Error in server/);
+    assert.equal(readConfig().ACA_APP_NAME, null, 'nothing was provisioned');
+  });
+
   it('provisions: pickers answered, progress shown, infra/inference.config.json written', async () => {
     await wb.runCommand(PROVISION, 'palette-provision');
     const answered: string[] = [];
@@ -279,6 +316,27 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     assert.ok(log.includes(`Opening ${endpoint}`), 'the server logged the Go to Inference Endpoint choice');
     assert.match(log, new RegExp(RESOURCE_GROUP));
     assert.doesNotMatch(log, /eyJ[\w-]+\.eyJ/, 'no access token (a JWT) in the log');
+  });
+
+  it('Status ends with a summary notification and every line is logged once', async () => {
+    await wb.page.keyboard.press('Escape');
+    const app = readConfig().ACA_APP_NAME ?? '';
+    const endpoint = endpointUrl();
+    await wb.runCommand(STATUS, 'palette-status');
+    const toast = await wb.waitForNotificationText(`${app}: revision`, 120_000);
+    await wb.page.waitForTimeout(700); // past the fade-in, for the screenshot
+    await wb.screenshot('status-summary');
+    const text = plain(await toast.innerText());
+    assert.match(text, new RegExp(`${app}: revision ${app}--\\w+ is Running \\(Healthy\\)\\. ${endpoint.replace(/[.]/g, '\\.')} answers\\.`));
+    for (const button of ['Go to Inference Endpoint', 'Open in Portal', 'Stream logs', 'Show Output']) assert.ok(text.includes(button), `"${button}" is offered: ${text}`);
+    await toast.locator('.monaco-button', { hasText: 'Show Output' }).first().click();
+    const log = await eventually('the status lines in the log', async () => (logText().includes('Azure portal:') ? logText() : undefined), 30_000);
+    const count = (fragment: string): number => log.split('\n').filter((line) => line.includes(fragment)).length;
+    assert.equal(count('Latest revision:'), 1, 'the status lines are logged once');
+    assert.equal(count('Sync done:'), 1, '"Sync done" once for the one deploy');
+    assert.equal(count('Inference endpoint:'), 2, '"Inference endpoint" once for the provision and once for the deploy');
+    const appLinks = log.split('\n').filter((line) => line.includes('#@/resource/') && line.endsWith(`/providers/Microsoft.App/containerApps/${app}`));
+    assert.equal(appLinks.length, 3, 'the app\'s portal link for provision, deploy and status');
   });
 
   it('cancels a running deploy from its progress notification', async () => {

@@ -47,6 +47,9 @@ class ScriptedUser:
     copy_api_key: list[dict[str, Any]] = field(default_factory=list)
     show_output: int = 0
     run_provision: list[dict[str, Any]] = field(default_factory=list)
+    create_project_files: list[dict[str, Any]] = field(default_factory=list)
+    sign_in: int = 0
+    open_settings: list[dict[str, Any]] = field(default_factory=list)
     pick_answer: Callable[[dict[str, Any]], Any] = lambda params: None
     input_answer: Callable[[dict[str, Any]], Any] = lambda params: None
     message_answer: Callable[[types.ShowMessageRequestParams], str | None] = lambda params: None
@@ -54,6 +57,7 @@ class ScriptedUser:
     token_gate: asyncio.Event | None = None
     token_requested: asyncio.Event = field(default_factory=asyncio.Event)
     pick_gate: asyncio.Event | None = None  # while set and not released, pickers stay open
+    closed_picks: int = 0  # pickers the server closed ($/cancelRequest) while they were open
     answers_tokens: bool = True
     token_error: bool = False  # answer aitk/getToken with an error (e.g. the user declined sign-in)
 
@@ -63,7 +67,11 @@ class ScriptedUser:
             params = plain(params)
             self.picks.append(params)
             if self.pick_gate is not None:
-                await self.pick_gate.wait()
+                try:
+                    await self.pick_gate.wait()
+                except asyncio.CancelledError:  # the client cancels a handler on $/cancelRequest
+                    self.closed_picks += 1
+                    raise
             return self.pick_answer(params)
 
         @client.feature("aitk/input")
@@ -111,6 +119,18 @@ class ScriptedUser:
         @client.feature("aitk/runProvision")
         def run_provision(params: Any) -> None:
             self.run_provision.append(plain(params))
+
+        @client.feature("aitk/createProjectFiles")
+        def create_project_files(params: Any) -> None:
+            self.create_project_files.append(plain(params))
+
+        @client.feature("aitk/signIn")
+        def sign_in(params: Any) -> None:
+            self.sign_in += 1
+
+        @client.feature("aitk/openSettings")
+        def open_settings(params: Any) -> None:
+            self.open_settings.append(plain(params))
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +183,8 @@ async def test_deploy_reports_progress_and_offers_the_endpoint(
     assert any((r.message or "").startswith("Uploading") for r in reports)
     await session.wait_for(lambda: bool(session.client.shown_documents), "window/showDocument")
     done = user.message_requests[0]
-    assert done.message == "Deployment done." and done.type == types.MessageType.Info
+    assert done.message == f"Deployment done. {config['ACA_APP_NAME']} (project) answers at {endpoint}."
+    assert done.type == types.MessageType.Info
     assert [a.title for a in done.actions or []] == [
         "Go to Inference Endpoint",
         "Copy API Key",
@@ -238,15 +240,54 @@ async def test_cancel_mid_deploy_then_deploy_again(
     assert result["revisionsRestarted"]
 
 
+OPEN_CONFIG = "Open inference.config.json"
+OPEN_PARAMETERS = "Open inference.parameters.json"
+
+
+def pressed(session: Session, project: Path, action: str) -> Any:
+    """What pressing ``action`` must have made the client do (a condition to wait for)."""
+    user, client = session.user, session.client
+    infra = project / "infra"
+    effects = {
+        "Show Output": lambda: user.show_output == 1,
+        "Provision": lambda: user.run_provision == [{"workspaceFolder": uri(project)}],
+        "Create inference project files": lambda: (
+            user.create_project_files == [{"workspaceFolder": uri(project)}]
+        ),
+        OPEN_CONFIG: lambda: (
+            [d.uri for d in client.shown_documents] == [uri(infra / "inference.config.json")]
+        ),
+        OPEN_PARAMETERS: lambda: (
+            [d.uri for d in client.shown_documents]
+            == [uri(infra / "provision" / "inference.parameters.json")]
+        ),
+    }
+    return effects[action]
+
+
+def forget_effects(session: Session) -> None:
+    user = session.user
+    user.show_output = 0
+    user.run_provision.clear()
+    user.create_project_files.clear()
+    user.message_requests.clear()
+    session.client.shown_documents.clear()
+
+
 @pytest.mark.parametrize(
     ("command", "break_project", "expected", "actions"),
     [
-        (DEPLOY, lambda p: None, "SUBSCRIPTION_ID is empty", ["Provision now", "Open output"]),
+        (
+            DEPLOY,
+            lambda p: None,
+            "SUBSCRIPTION_ID is empty",
+            [OPEN_CONFIG, "Provision", "Show Output"],
+        ),
         (
             DEPLOY,
             lambda p: (p / "infra" / "inference.config.json").write_text("{not json"),
             "line 1, column 2",
-            ["Provision now", "Open output"],
+            [OPEN_CONFIG, "Show Output"],
         ),
         (
             DEPLOY,
@@ -254,7 +295,19 @@ async def test_cancel_mid_deploy_then_deploy_again(
                 json.dumps({"SUBSCRIPTION_ID": "s"})
             ),
             "RESOURCE_GROUP_NAME is missing",
-            ["Provision now", "Open output"],
+            [OPEN_CONFIG, "Provision", "Show Output"],
+        ),
+        (
+            DEPLOY,  # provisioned by hand: no infra/provision/ to Provision from
+            lambda p: shutil.rmtree(p / "infra" / "provision"),
+            "SUBSCRIPTION_ID is empty",
+            [OPEN_CONFIG, "Create inference project files", "Show Output"],
+        ),
+        (
+            PROVISION,
+            lambda p: shutil.rmtree(p / "infra" / "provision"),
+            "has no provision/inference.bicep or provision/inference.json",
+            ["Create inference project files", "Show Output"],
         ),
         (
             PROVISION,
@@ -262,7 +315,7 @@ async def test_cancel_mid_deploy_then_deploy_again(
                 '{"parameters": {"acaAppName": {"value": "ok"},}}'
             ),
             "line 1, column",
-            ["Open output"],
+            [OPEN_PARAMETERS, "Show Output"],
         ),
         (
             PROVISION,
@@ -270,7 +323,7 @@ async def test_cancel_mid_deploy_then_deploy_again(
                 '{"parameters": {"acaAppNmae": {"value": "ok"}}}'
             ),
             "unknown parameter 'acaAppNmae'",
-            ["Open output"],
+            [OPEN_PARAMETERS, "Show Output"],
         ),
         (
             PROVISION,
@@ -278,11 +331,11 @@ async def test_cancel_mid_deploy_then_deploy_again(
                 '{"parameters": {"storageAccountName": {"value": "Bad_Name"}}}'
             ),
             "storage account",
-            ["Open output"],
+            [OPEN_PARAMETERS, "Show Output"],
         ),
     ],
 )
-async def test_bad_input_is_an_error_notification_with_actions(
+async def test_bad_input_is_an_error_notification_whose_every_button_leads_somewhere(
     start_session: StartSession,
     project: Path,
     emulator: Emulator,
@@ -292,26 +345,27 @@ async def test_bad_input_is_an_error_notification_with_actions(
     actions: list[str],
 ) -> None:
     break_project(project)
-    user = ScriptedUser(message_answer=lambda params: (params.actions or [None])[0].title)  # type: ignore[union-attr]
+    user = ScriptedUser()
     session = await start_session([project], env=emulator_env(emulator), user=user)
-    token = session.new_token("bad")
-    argument = {"workDoneToken": token, "subscriptionId": SUBSCRIPTION, "resourceGroup": "rg-bad"}
-    with pytest.raises(JsonRpcException) as err:
-        await session.execute(command, argument)
-    assert err.value.code == types.LSPErrorCodes.RequestFailed
-    assert expected in err.value.message
-    await session.wait_for(lambda: bool(user.message_requests), "the error notification")
-    shown = user.message_requests[0]
-    assert shown.type == types.MessageType.Error and expected in shown.message
-    assert shown.message == err.value.message  # the same words as the CLI's paragraph
-    assert [a.title for a in shown.actions or []] == actions
-    assert isinstance(session.progress(token)[-1], types.WorkDoneProgressEnd)
-    assert any(expected in line for line in session.logs())
-    if actions[0] == "Provision now":  # pressing it asks the extension to run Provision for this folder
-        await session.wait_for(lambda: bool(user.run_provision), "aitk/runProvision")
-        assert user.run_provision == [{"workspaceFolder": uri(project)}]
-    else:
-        await session.wait_for(lambda: user.show_output == 1, "aitk/showOutput")
+    for action in actions:  # the same failure once per button: press it, see where it leads
+        forget_effects(session)
+        user.message_answer = lambda params, action=action: action  # type: ignore[misc]
+        token = session.new_token(f"bad-{action}")
+        argument = {"workDoneToken": token, "subscriptionId": SUBSCRIPTION, "resourceGroup": "rg-bad"}
+        with pytest.raises(JsonRpcException) as err:
+            await session.execute(command, argument)
+        assert err.value.code == types.LSPErrorCodes.RequestFailed
+        assert expected in err.value.message
+        await session.wait_for(lambda: bool(user.message_requests), "the error notification")
+        (shown,) = user.message_requests
+        assert shown.type == types.MessageType.Error
+        assert shown.message == err.value.message  # the same words as the CLI's paragraph
+        assert [a.title for a in shown.actions or []] == actions
+        assert err.value.data["actions"] == actions  # the error response says which actions fit too
+        assert isinstance(session.progress(token)[-1], types.WorkDoneProgressEnd)
+        assert any(expected in line for line in session.logs())
+        await session.wait_for(pressed(session, project, action), f"what {action!r} does")
+    assert session.client.messages == []  # nothing else was shown
 
 
 async def test_copy_api_key_hands_over_through_the_api_key_command_only(

@@ -105,7 +105,7 @@ async def test_a_stopped_app_offers_start_and_status_offers_the_logs(
     except Exception as err:  # the JSON-RPC error response
         assert "is stopped, so nothing was deployed" in str(err)
     await session.wait_for(lambda: bool(ran), "aitk/runCommand")
-    assert [a.title for a in user.message_requests[0].actions or []] == ["Start app", "Open output"]
+    assert [a.title for a in user.message_requests[0].actions or []] == ["Start app", "Show Output"]
     assert ran == [{"command": "start", "workspaceFolder": uri(project)}]
     started = await session.execute(START, {"workspaceFolder": uri(project)})
     assert started["runningStatus"] == "Running"
@@ -149,7 +149,7 @@ async def test_a_deploy_whose_app_fails_offers_its_logs(
     except Exception as err:
         assert str(err).startswith("The app did not start: revision ")
     await session.wait_for(lambda: bool(ran), "aitk/runCommand")
-    assert [a.title for a in user.message_requests[-1].actions or []] == ["Stream logs", "Open output"]
+    assert [a.title for a in user.message_requests[-1].actions or []] == ["Stream logs", "Show Output"]
     assert ran == [{"command": "logs", "workspaceFolder": uri(project)}]
     # What the button runs shows why: the line the app printed before it exited.
     lines: list[str] = []

@@ -47,25 +47,26 @@ async def test_initialize_advertises_one_command_per_operation(
 async def test_bad_arguments_are_invalid_params_and_shown(
     start_session: StartSession, project: Path, argument: object, expected: str
 ) -> None:
-    user = ScriptedUser(message_answer=lambda params: "Open output")
+    user = ScriptedUser(message_answer=lambda params: "Show Output")
     session = await start_session([project], user=user)
     params = types.ExecuteCommandParams(command=DEPLOY, arguments=[argument])
     with pytest.raises(JsonRpcException) as err:
         await session.client.protocol.send_request_async(types.WORKSPACE_EXECUTE_COMMAND, params)
     assert err.value.code == types.ErrorCodes.InvalidParams
     assert expected in err.value.message
-    await session.wait_for(lambda: user.show_output == 1, "aitk/showOutput after 'Open output'")
+    await session.wait_for(lambda: user.show_output == 1, "aitk/showOutput after 'Show Output'")
     shown = user.message_requests[0]
     assert shown.type == types.MessageType.Error
     assert expected in shown.message
-    assert [a.title for a in shown.actions or []] == ["Open output"]
+    assert [a.title for a in shown.actions or []] == ["Show Output"]
     assert any(expected in line for line in session.logs())
 
 
 async def test_no_folder_with_infra_is_a_clear_error(start_session: StartSession, tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    session = await start_session([empty])
+    user = ScriptedUser(message_answer=lambda params: "Create inference project files")
+    session = await start_session([empty], user=user)
     with pytest.raises(JsonRpcException) as err:
         await session.execute(DEPLOY, {"workDoneToken": session.new_token("t1")})
     assert err.value.code == types.LSPErrorCodes.RequestFailed
@@ -73,7 +74,12 @@ async def test_no_folder_with_infra_is_a_clear_error(start_session: StartSession
     assert "Create inference project files" in err.value.message
     assert err.value.data["code"] == "NoProjectFolder"
     await session.wait_for(lambda: bool(session.user.message_requests), "the error notification")
-    assert "No workspace folder has an infra/ folder" in session.user.message_requests[0].message
+    shown = session.user.message_requests[0]
+    assert "No workspace folder has an infra/ folder" in shown.message
+    assert [a.title for a in shown.actions or []] == ["Create inference project files", "Show Output"]
+    # the extension asks which folder (the server has none to name)
+    await session.wait_for(lambda: bool(user.create_project_files), "aitk/createProjectFiles")
+    assert user.create_project_files == [{"workspaceFolder": None}]
 
 
 async def test_several_project_folders_ask_and_the_choice_is_used(
@@ -226,8 +232,13 @@ async def test_cancel_while_the_folder_picker_is_open(
     with pytest.raises(JsonRpcException) as err:
         await asyncio.wait_for(deploy, 60)
     assert err.value.code == types.LSPErrorCodes.RequestCancelled
-    user.pick_gate.set()  # type: ignore[union-attr]  # the user picks after all: too late
+    await session.wait_for(lambda: user.closed_picks == 1, "the picker to be closed ($/cancelRequest)")
+    user.pick_gate.set()  # type: ignore[union-attr]  # a picker that stayed open would answer now
     status = asyncio.ensure_future(session.execute(STATUS, {"workspaceFolder": uri(project)}))
     await session.wait_for(status.done, "a later request's answer")
     status.exception()
     assert len(user.token_requests) == 1  # the status's: the cancelled deploy never started
+    # nothing was shown for the cancel: no "Error in server", no notification
+    assert session.client.messages == [] and len(user.message_requests) == 1  # the status's error
+    assert "Error in server" not in "\n".join(session.logs())
+    assert session.logs().count("Deploy cancelled.") == 1

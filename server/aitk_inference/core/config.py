@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aitk_inference.core.config_check import config_problems, describe_problems
 from aitk_inference.core.errors import ConfigError
 from aitk_inference.core.jsonfile import read_json, write_json_atomic
 
@@ -51,6 +52,25 @@ class ProjectPaths:
     def parameters(self) -> Path:
         return self.infra / "provision" / "inference.parameters.json"
 
+    @property
+    def has_template(self) -> bool:
+        """Provision can run here (a hand-provisioned project may have only the config)."""
+        return self.bicep.exists() or self.arm_template.exists()
+
+
+# Where to get infra/provision/ when a project has none (the VS Code command; see extension/).
+CREATE_PROJECT_FILES = "AI Toolkit: Create inference project files"
+
+
+def fill_in_hint(paths: ProjectPaths) -> str:
+    """How to fill in the config: Provision when the project can, else by hand or from the template."""
+    if paths.has_template:
+        return "Run Provision to create the resources and fill it in, or set the keys by hand to your existing resources' values."
+    return (
+        "Set the keys by hand to your existing resources' values, or run "
+        f"'{CREATE_PROJECT_FILES}' to add infra/provision/ and then Provision."
+    )
+
 
 def check_project(project: Path) -> ProjectPaths:
     paths = ProjectPaths(project.resolve())
@@ -59,7 +79,8 @@ def check_project(project: Path) -> ProjectPaths:
     if not paths.infra.is_dir():
         raise ConfigError(
             f"{paths.root} has no infra/ folder.",
-            hint="Open the folder of a project created from the inference template (it holds infra/provision/).",
+            hint=f"Open the inference project folder, or run '{CREATE_PROJECT_FILES}' to add infra/ and inference/ here.",
+            code="NoProjectFiles",
         )
     return paths
 
@@ -67,7 +88,10 @@ def check_project(project: Path) -> ProjectPaths:
 def _read_object(path: Path, what: str) -> dict[str, Any]:
     data = read_json(path, what=what)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object ({{...}}), not {type(data).__name__}.")
+        raise ConfigError(
+            f"{path} must hold a JSON object ({{...}}), not {type(data).__name__}.",
+            hint='Wrap the keys in braces, e.g. {"SUBSCRIPTION_ID": "…", "RESOURCE_GROUP_NAME": "…"}.',
+        )
     return data
 
 
@@ -101,27 +125,26 @@ def endpoint_url(endpoint: str) -> str:
 
 
 def require_deploy_target(paths: ProjectPaths) -> DeployTarget:
-    """Every key deploy needs, or a ConfigError naming the first missing one and suggesting Provision."""
+    """Every key deploy needs, or one ConfigError listing every problem (missing keys, wrong types,
+    values that break Azure's rules) with the fix for each."""
     if not paths.inference_config.exists():
         raise ConfigError(
             f"{paths.inference_config} does not exist.",
-            hint="Run Provision first (it creates the Azure resources and writes this file), or write it by hand.",
+            hint=fill_in_hint(paths),
+            code="ConfigMissing",
         )
     data = read_inference_config(paths)
-    values: dict[str, str] = {}
-    for key in CONFIG_KEYS:
-        value = data.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            state = "missing" if key not in data else "empty"
-            raise ConfigError(
-                f"{paths.inference_config}: {key} is {state}.",
-                hint="Run Provision first to fill it in, or set it by hand to your existing resource's value.",
-            )
-        if not isinstance(value, str):
-            raise ConfigError(
-                f"{paths.inference_config}: {key} must be a string, not {type(value).__name__}."
-            )
-        values[key] = value.strip()
+    problems = config_problems(data, CONFIG_KEYS)
+    if problems:
+        incomplete = any(p.missing for p in problems)
+        raise ConfigError(
+            describe_problems(str(paths.inference_config), problems),
+            hint=fill_in_hint(paths)
+            if incomplete
+            else f"Fix the values in {paths.inference_config.name} and try again.",
+            code="ConfigIncomplete" if incomplete else "ConfigInvalid",
+        )
+    values = {key: str(data[key]).strip() for key in CONFIG_KEYS}
     return DeployTarget(
         subscription_id=values["SUBSCRIPTION_ID"],
         resource_group=values["RESOURCE_GROUP_NAME"],

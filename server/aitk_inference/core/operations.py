@@ -76,6 +76,7 @@ class Operation:
 
 
 async def _provision(inp: OperationInput) -> Outcome:
+    from aitk_inference.core.azure.portal import app_link
     from aitk_inference.core.provision.provision import provision
 
     config = await provision(
@@ -94,6 +95,13 @@ async def _provision(inp: OperationInput) -> Outcome:
         lines=[
             f"Provisioning done: wrote {inp.project / 'infra' / INFERENCE_CONFIG}.",
             f"Inference endpoint: https://{config.get('ACA_APP_ENDPOINT')}",
+            f"Container app {config.get('ACA_APP_NAME')} in the Azure portal: "
+            + await app_link(
+                inp.cloud,
+                str(config.get("SUBSCRIPTION_ID")),
+                str(config.get("RESOURCE_GROUP_NAME")),
+                str(config.get("ACA_APP_NAME")),
+            ),
         ],
         data=dict(config),
     )
@@ -130,6 +138,7 @@ async def _deploy(inp: OperationInput) -> Outcome:
             "bytesUploaded": result.bytes_uploaded,
             "filesDeleted": result.files_deleted,
             "revisionsRestarted": list(result.revisions_restarted),
+            "appName": result.app_name,
         },
     )
 
@@ -152,6 +161,7 @@ async def _status(inp: OperationInput) -> Outcome:
             "endpointHealthy": report.endpoint_healthy,
             "endpointDetail": report.endpoint_detail,
             "runningStatus": report.running_status,
+            "summary": report.summary(),
             "portalUrl": report.portal_url,
             "revisions": [
                 {
@@ -161,6 +171,7 @@ async def _status(inp: OperationInput) -> Outcome:
                     "healthState": r.health_state,
                     "replicas": r.replicas,
                     "trafficWeight": r.traffic_weight,
+                    "reason": r.reason,
                 }
                 for r in report.revisions
             ],

@@ -23,13 +23,20 @@ from aitk_inference.core.errors import AitkError, OperationCancelled
 from aitk_inference.core.operations import OPERATIONS, Operation, OperationInput
 from aitk_inference.core.reporting import CancellationToken
 from aitk_inference.lsp import methods, notifications
+from aitk_inference.lsp.actions import actions_for
 from aitk_inference.lsp.bridge import ClientBridge
 from aitk_inference.lsp.credential import ClientTokenCredential
 from aitk_inference.lsp.language_server import AitkLanguageServer
 from aitk_inference.lsp.progress import LspProgress
 from aitk_inference.lsp.prompter import LspPrompter
 from aitk_inference.lsp.redact import redact
-from aitk_inference.lsp.workspace import BadArguments, CommandArgs, parse_arguments, resolve_project
+from aitk_inference.lsp.workspace import (
+    BadArguments,
+    CommandArgs,
+    log_prefix,
+    parse_arguments,
+    resolve_project,
+)
 
 
 @dataclass
@@ -136,7 +143,7 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
             request_id=request_id,
             progress_token=args.work_done_token,
         )
-        progress = LspProgress(bridge, args.work_done_token)
+        progress = LspProgress(bridge, args.work_done_token, prefix=log_prefix(ls, folder))
         progress.begin(operation.title, cancellable=operation.cancellable)
         progress.log(f"{operation.title}: {folder}")
         project, prog = folder, progress
@@ -150,16 +157,28 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
         result = await op.run_in_worker(work)
         progress.end(f"{noun} done.")
         if kind == "deploy":
-            notifications.deployment_done(ls, result["endpointUrl"], folder)
-        elif kind == "status":
-            notifications.status_done(ls, result, folder)
+            app = result.get("appName")
+            notifications.deployment_done(
+                ls,
+                result["endpointUrl"],
+                folder=folder,
+                app=app,
+                project=folder.name,
+                prefix=log_prefix(ls, folder),
+            )
         elif kind == "provision":
-            notifications.show_info(ls, "Provisioning done. infra/inference.config.json is up to date.")
+            notifications.show_info(
+                ls,
+                f"Provisioning done for {folder.name}: infra/inference.config.json is up to date "
+                f"(container app {result.get('ACA_APP_NAME')}).",
+            )
+        elif kind == "status":
+            notifications.status_summary(ls, result, folder=folder)
         return result
     except OperationCancelled as exc:
-        _end(
-            ls, progress, f"{noun} cancelled.", f"{noun} cancelled: {exc.message}", types.MessageType.Warning
-        )
+        # OperationCancelled's default words add nothing to "Deploy cancelled."
+        line = f"{noun} cancelled." if exc.message == "Cancelled." else f"{noun} cancelled: {exc.message}"
+        _end(ls, progress, f"{noun} cancelled.", line, types.MessageType.Warning)
         # detail: the core's words, e.g. that an ARM deployment already started goes on in Azure
         raise _rpc_error(
             types.LSPErrorCodes.RequestCancelled, f"{noun} cancelled.", exc, detail=exc.message
@@ -167,11 +186,15 @@ async def run_command(ls: AitkLanguageServer, kind: str, command: str, raw_args:
     except BadArguments as exc:
         _end(ls, progress, f"{noun} failed.", f"{noun} failed: {exc}", types.MessageType.Error)
         notifications.show_error(ls, exc, folder=folder)
-        raise _rpc_error(types.ErrorCodes.InvalidParams, str(exc), exc) from None
+        raise _rpc_error(
+            types.ErrorCodes.InvalidParams, str(exc), exc, actions=actions_for(exc, folder)
+        ) from None
     except AitkError as exc:
         _end(ls, progress, f"{noun} failed.", f"{noun} failed: {exc}", types.MessageType.Error)
         notifications.show_error(ls, exc, folder=folder)
-        raise _rpc_error(types.LSPErrorCodes.RequestFailed, str(exc), exc) from None
+        raise _rpc_error(
+            types.LSPErrorCodes.RequestFailed, str(exc), exc, actions=actions_for(exc, folder)
+        ) from None
     except Exception as exc:
         detail = redact("".join(traceback.format_exception(exc)))
         message = f"{noun} failed unexpectedly: {type(exc).__name__}: {redact(str(exc))}"

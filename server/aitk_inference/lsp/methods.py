@@ -31,6 +31,9 @@ RUN_PROVISION: Final = "aitk/runProvision"
 COPY_API_KEY: Final = "aitk/copyApiKey"
 RUN_COMMAND: Final = "aitk/runCommand"  # {"command": "logs"|"start", "workspaceFolder": …}
 LOG_LINES: Final = "aitk/logLines"  # {"lines": [str]}: the app's log, for its own output channel
+CREATE_PROJECT_FILES: Final = "aitk/createProjectFiles"  # {workspaceFolder}: run the scaffold command
+SIGN_IN: Final = "aitk/signIn"  # ask for the Microsoft account again (a new session)
+OPEN_SETTINGS: Final = "aitk/openSettings"  # {query}: the Settings editor, filtered
 
 # the value aitk/pick answers when the user chose the "create new" entry
 PICK_CREATE_NEW: Final = "$createNew"
@@ -39,8 +42,9 @@ PICK_CREATE_NEW: Final = "$createNew"
 ACTION_GO_TO_ENDPOINT: Final = "Go to Inference Endpoint"
 ACTION_COPY_ENDPOINT: Final = "Copy Endpoint"
 ACTION_COPY_API_KEY: Final = "Copy API Key"
-ACTION_PROVISION_NOW: Final = "Provision now"
-ACTION_OPEN_OUTPUT: Final = "Open output"
 ACTION_STREAM_LOGS: Final = "Stream logs"
 ACTION_START_APP: Final = "Start app"
+ACTION_PROVISION_NOW: Final = "Provision"
+ACTION_OPEN_OUTPUT: Final = "Show Output"
+ACTION_OPEN_PORTAL: Final = "Open in Portal"
 DEPLOYMENT_DONE: Final = "Deployment done."

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import from_fs_path
 
-from aitk_inference.core.errors import AitkError, ConfigError
-from aitk_inference.lsp import methods
+from aitk_inference.core.errors import AitkError
+from aitk_inference.lsp import actions, methods
 from aitk_inference.lsp.redact import redact
 
 if TYPE_CHECKING:
@@ -51,58 +51,15 @@ async def _ask(ls: LanguageServer, kind: types.MessageType, message: str, action
 
 def needs_provision(error: AitkError) -> bool:
     """A missing or incomplete infra/inference.config.json: provisioning is what fills it."""
-    return error.code in {"ConfigMissing", "ConfigIncomplete"} or (
-        isinstance(error, ConfigError) and "inference.config.json" in error.message
-    )
+    return error.code in {"ConfigMissing", "ConfigIncomplete"}
 
 
 def show_error(ls: LanguageServer, error: AitkError, *, folder: Path | None) -> None:
-    actions = [methods.ACTION_OPEN_OUTPUT]
-    if needs_provision(error):
-        actions.insert(0, methods.ACTION_PROVISION_NOW)
-    # A deploy that failed or timed out waiting for the app: its log says why.
-    if error.code in LOGS_HELP:
-        actions.insert(0, methods.ACTION_STREAM_LOGS)
-    if error.code == "AppStopped":
-        actions.insert(0, methods.ACTION_START_APP)
+    choices = actions.actions_for(error, folder)
 
     async def run() -> None:
-        choice = await _ask(ls, types.MessageType.Error, redact(str(error)), actions)
-        if choice == methods.ACTION_OPEN_OUTPUT:
-            ls.protocol.notify(methods.SHOW_OUTPUT, {})
-        elif choice == methods.ACTION_PROVISION_NOW:
-            ls.protocol.notify(
-                methods.RUN_PROVISION, {"workspaceFolder": from_fs_path(str(folder)) if folder else None}
-            )
-        elif choice in (methods.ACTION_STREAM_LOGS, methods.ACTION_START_APP):
-            run_command(ls, "logs" if choice == methods.ACTION_STREAM_LOGS else "start", folder)
-
-    in_background(run())
-
-
-# Error codes after which the app's own log is the next thing to read.
-LOGS_HELP = frozenset({"ReadinessTimeout", "RevisionFailed"})
-
-
-def run_command(ls: LanguageServer, command: str, folder: Path | None) -> None:
-    """Ask the extension to run one of its commands (it shows the command's own progress)."""
-    ls.protocol.notify(
-        methods.RUN_COMMAND,
-        {"command": command, "workspaceFolder": from_fs_path(str(folder)) if folder else None},
-    )
-
-
-def status_done(ls: LanguageServer, result: dict[str, Any], folder: Path | None) -> None:
-    """Status offers the next step: Start when the app is stopped, else its live logs."""
-    stopped = str(result.get("runningStatus") or "").lower() == "stopped"
-    action = methods.ACTION_START_APP if stopped else methods.ACTION_STREAM_LOGS
-    message = f"Container app {result.get('appName')}: " + (
-        "stopped." if stopped else f"{result.get('runningStatus') or 'status read'}."
-    )
-
-    async def run() -> None:
-        if await _ask(ls, types.MessageType.Info, message, [action]) == action:
-            run_command(ls, "start" if stopped else "logs", folder)
+        choice = await _ask(ls, types.MessageType.Error, redact(str(error)), choices)
+        await actions.perform(ls, choice, folder)
 
     in_background(run())
 
@@ -111,20 +68,34 @@ def show_info(ls: LanguageServer, message: str) -> None:
     ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=message))
 
 
-def deployment_done(ls: LanguageServer, endpoint_url: str, folder: Path | None = None) -> None:
+def deployment_done(
+    ls: LanguageServer,
+    endpoint_url: str,
+    *,
+    folder: Path | None = None,
+    app: str | None = None,
+    project: str | None = None,
+    prefix: str = "",
+) -> None:
+    """Names the app and project, so two deploys give two toasts, each with its own buttons."""
+    message = methods.DEPLOYMENT_DONE
+    if app:
+        message += (
+            f" {app} ({project}) answers at {endpoint_url}."
+            if project
+            else f" {app} answers at {endpoint_url}."
+        )
+
     async def run() -> None:
         choice = await _ask(
             ls,
             types.MessageType.Info,
-            methods.DEPLOYMENT_DONE,
+            message,
             [methods.ACTION_GO_TO_ENDPOINT, methods.ACTION_COPY_API_KEY, methods.ACTION_COPY_ENDPOINT],
         )
         if choice == methods.ACTION_GO_TO_ENDPOINT:
-            log(ls, f"Opening {endpoint_url}")
-            try:
-                await ls.window_show_document_async(types.ShowDocumentParams(uri=endpoint_url, external=True))
-            except Exception as exc:
-                logger.warning("window/showDocument failed: %s", exc)
+            log(ls, f"{prefix}Opening {endpoint_url}")
+            await actions.show_document(ls, endpoint_url, external=True)
         elif choice == methods.ACTION_COPY_API_KEY:
             # No key here: the extension fetches it with its own request (see methods.COPY_API_KEY).
             ls.protocol.notify(
@@ -132,6 +103,29 @@ def deployment_done(ls: LanguageServer, endpoint_url: str, folder: Path | None =
             )
         elif choice == methods.ACTION_COPY_ENDPOINT:
             ls.protocol.notify(methods.COPY_TO_CLIPBOARD, {"text": endpoint_url})
-            log(ls, f"Copied {endpoint_url} to the clipboard.")
+            log(ls, f"{prefix}Copied {endpoint_url} to the clipboard.")
+
+    in_background(run())
+
+
+def status_summary(ls: LanguageServer, result: dict[str, Any], *, folder: Path | None) -> None:
+    """Status ends here: the app, its revision's state (and why it fails), whether it answers."""
+    endpoint, portal = result.get("endpointUrl"), result.get("portalUrl")
+    choices = [methods.ACTION_GO_TO_ENDPOINT] if isinstance(endpoint, str) else []
+    choices += [methods.ACTION_OPEN_PORTAL] if isinstance(portal, str) else []
+    # The next step: Start when the app is stopped, else its live log.
+    stopped = str(result.get("runningStatus") or "").lower() == "stopped"
+    choices.append(actions.START_APP if stopped else actions.STREAM_LOGS)
+    choices.append(actions.SHOW_OUTPUT)
+    kind = types.MessageType.Info if result.get("endpointHealthy") else types.MessageType.Warning
+
+    async def run() -> None:
+        choice = await _ask(ls, kind, redact(str(result.get("summary") or "")), choices)
+        if choice == methods.ACTION_GO_TO_ENDPOINT and isinstance(endpoint, str):
+            await actions.show_document(ls, endpoint, external=True)
+        elif choice == methods.ACTION_OPEN_PORTAL and isinstance(portal, str):
+            await actions.show_document(ls, portal, external=True)
+        else:
+            await actions.perform(ls, choice, folder)
 
     in_background(run())

@@ -24,9 +24,10 @@ class LspProgress:
     Without a token (the client sent none) only the log lines go out.
     """
 
-    def __init__(self, bridge: ClientBridge, token: types.ProgressToken | None) -> None:
+    def __init__(self, bridge: ClientBridge, token: types.ProgressToken | None, *, prefix: str = "") -> None:
         self._bridge = bridge
         self._token = token
+        self._prefix = prefix  # "[project] " when several folders are open: whose line it is
         self._percentage = 0
         self._lock = threading.Lock()
         self._ended = False
@@ -51,7 +52,7 @@ class LspProgress:
 
     def log(self, message: str, level: str = "info") -> None:
         params = types.LogMessageParams(
-            type=_LEVELS.get(level, types.MessageType.Info), message=redact(message)
+            type=_LEVELS.get(level, types.MessageType.Info), message=redact(self._prefix + message)
         )
         self._bridge.call_soon(self._bridge.ls.window_log_message, params)
 

@@ -117,6 +117,11 @@ def _workspace_folders(ls: LanguageServer) -> list[tuple[str, Path]]:
     return found
 
 
+def log_prefix(ls: LanguageServer, folder: Path) -> str:
+    """``[name] `` when several folders are open (their operations' lines may interleave), else ``""``."""
+    return f"[{folder.name}] " if len(_workspace_folders(ls)) > 1 else ""
+
+
 async def resolve_project(ls: LanguageServer, args: CommandArgs, prompter: Prompter) -> Path:
     """The given folder; else the workspace folder that holds ``infra/``; several: ask."""
     if args.workspace_folder:

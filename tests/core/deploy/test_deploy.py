@@ -199,14 +199,3 @@ async def test_bad_config_fails_before_any_azure_call(
         await run_deploy(project, credential, cloud)
     assert expect in exc.value.message and "inference.config.json" in exc.value.message
     assert [e for e in emulator.traffic.snapshot() if not e.path.startswith("/_emulator")] == []
-
-
-async def test_config_pointing_at_a_missing_storage_account(
-    emulator: Emulator, credential: Any, cloud: Cloud, project: Path
-) -> None:
-    config = await provisioned(project, credential, cloud)
-    config["STORAGE_ACCOUNT_NAME"] = "nosuchaccount1"
-    (project / "infra" / "inference.config.json").write_text(json.dumps(config))
-    with pytest.raises(AitkError) as exc:
-        await run_deploy(project, credential, cloud)
-    assert "nosuchaccount1" in exc.value.message and "404" in exc.value.message

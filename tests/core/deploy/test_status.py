@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,50 @@ async def test_status_of_an_app_that_does_not_answer(
     report = await status(project, credential, cloud=cloud, progress=RecordingProgress())
     assert report.endpoint_healthy is False
     assert report.endpoint_detail and report.endpoint_detail != "HTTP 200"
+
+
+async def test_a_revision_that_never_gets_healthy_shows_container_apps_reason(
+    emulator: Emulator, credential: Any, cloud: Cloud, project: Path
+) -> None:
+    emulator.settings.revision_becomes_healthy = False
+    config = await provisioned(project, credential, cloud)
+    app = config["ACA_APP_NAME"]
+    for _ in range(50):  # the first probe fails after the activation delay
+        report = await status(project, credential, cloud=cloud, progress=RecordingProgress())
+        if report.revisions[0].health_state == "Unhealthy":
+            break
+        await asyncio.sleep(0.1)
+    reason = (
+        "Startup probe failed: the container did not respond on port 7860 (connection refused). "
+        "The revision stays Activating until its probes pass."
+    )
+    (revision,) = report.revisions
+    assert (revision.running_state, revision.health_state, revision.reason) == (
+        "Activating",
+        "Unhealthy",
+        reason,
+    )
+    assert f"    reason: {reason}" in report.lines()
+    assert report.summary() == (
+        f"{app}: revision {revision.name} is Activating (Unhealthy): {reason} "
+        f"https://{config['ACA_APP_ENDPOINT']} does not answer (HTTP 503)."
+    )
+
+
+async def test_status_text_has_no_python_reprs(
+    emulator: Emulator, credential: Any, cloud: Cloud, project: Path
+) -> None:
+    """Right after provisioning, Container Apps reports health "None": say it in words."""
+    emulator.settings.revision_activation_delay = 30
+    config = await provisioned(project, credential, cloud)
+    progress = RecordingProgress()
+    report = await status(project, credential, cloud=cloud, progress=progress)
+    (revision,) = report.revisions
+    text = "\n".join([*report.lines(), report.summary(), *(m for m, _ in progress.reports)])
+    assert "None" not in text and "RevisionHealthState" not in text, text
+    assert (
+        f"  {revision.name}: Activating, health not reported yet, 1 replica(s) (active, 100% traffic)" in text
+    )
+    assert report.summary().startswith(
+        f"{config['ACA_APP_NAME']}: revision {revision.name} is Activating (health not reported yet)."
+    )

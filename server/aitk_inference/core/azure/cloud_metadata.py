@@ -108,13 +108,18 @@ async def resolve_cloud(name: str | None = None, arm_endpoint: str | None = None
     return cloud_from_metadata(endpoint, await fetch_metadata(endpoint))
 
 
+_PORTALS: dict[str, str | None] = {}  # ARM endpoint -> its portal (None: could not be read)
+
+
 async def portal_url(cloud: Cloud) -> str | None:
-    """The cloud's portal, from its metadata document; None when it cannot be read (a portal link
-    is a convenience, not worth failing an operation for)."""
+    """The cloud's portal, from its metadata document, read once per process; None when it cannot
+    be read (a portal link is a convenience, not worth failing an operation for)."""
     if cloud.portal:
         return cloud.portal
-    try:
-        described = cloud_from_metadata(cloud.arm_endpoint, await fetch_metadata(cloud.arm_endpoint))
-    except AitkError:
-        return None
-    return described.portal
+    if cloud.arm_endpoint not in _PORTALS:
+        try:
+            described = cloud_from_metadata(cloud.arm_endpoint, await fetch_metadata(cloud.arm_endpoint))
+            _PORTALS[cloud.arm_endpoint] = described.portal
+        except AitkError:
+            _PORTALS[cloud.arm_endpoint] = None
+    return _PORTALS[cloud.arm_endpoint]

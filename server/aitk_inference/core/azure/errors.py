@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aitk_inference.core.azure.advice import TLS_HINT, is_tls_failure, sentence, server_error_hint
 from aitk_inference.core.errors import AitkError, AzureOperationError
 
 # Codes whose usual fix is known: what to tell the user.
@@ -96,7 +97,15 @@ def from_azure_exception(exc: BaseException, action: str) -> AitkError:
         if code is None:
             message = str(exc.message or exc.reason or exc).strip()
         return AzureOperationError(
-            f"Azure refused {action} (HTTP {exc.status_code}): {message}", hint=hint, code=code
+            sentence(f"Azure refused {action} (HTTP {exc.status_code}): {message}"),
+            hint=hint or server_error_hint(exc.status_code or 0),
+            code=code,
+        )
+    if isinstance(exc, ServiceRequestError | ServiceResponseError) and is_tls_failure(exc):
+        return AzureOperationError(
+            f"Could not reach Azure while {action}: the server's TLS certificate was not trusted.",
+            hint=TLS_HINT,
+            code="TlsUntrusted",
         )
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return AzureOperationError(

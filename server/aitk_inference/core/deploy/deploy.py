@@ -10,12 +10,14 @@ from azure.core.credentials_async import AsyncTokenCredential
 from aitk_inference.core.azure.clients import container_apps_client, storage_client
 from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
+from aitk_inference.core.azure.portal import app_link, resource_link
 from aitk_inference.core.config import DeployTarget, check_project, require_deploy_target
+from aitk_inference.core.deploy.preflight import check_deploy_target
 from aitk_inference.core.deploy.readiness import wait_until_ready
 from aitk_inference.core.deploy.replicas import list_replicas
 from aitk_inference.core.deploy.revisions import active_revisions, restart_active_revisions
 from aitk_inference.core.errors import AitkError
-from aitk_inference.core.operate.target import is_stopped, portal_link, read_app
+from aitk_inference.core.operate.target import is_stopped, read_app
 from aitk_inference.core.progress_scale import ScaledProgress
 from aitk_inference.core.reporting import CancellationToken, Progress, Prompter
 from aitk_inference.core.sync.share import ShareTarget
@@ -35,6 +37,7 @@ class DeployResult:
     bytes_uploaded: int
     files_deleted: int
     revisions_restarted: list[str]
+    app_name: str = ""
 
 
 async def share_target(credential: AsyncTokenCredential, cloud: Cloud, target: DeployTarget) -> ShareTarget:
@@ -74,7 +77,6 @@ async def check_not_stopped(
 ) -> None:
     async with container_apps_client(credential, target.subscription_id, cloud) as client:
         app = await read_app(client, target.resource_group, target.app_name)
-    progress.log(f"Container app {target.app_name} in the Azure portal: {portal_link(cloud, str(app.id))}")
     if is_stopped(app):
         raise AitkError(
             f"Container app {target.app_name} is stopped, so nothing was deployed.",
@@ -108,18 +110,24 @@ async def deploy(
         f"(resource group {target.resource_group}, share {target.storage_account}/{target.file_share})."
     )
 
+    # 0. Everything the config names exists, before the first byte is uploaded.
+    progress.report(f"Checking the resources named in {paths.inference_config.name}", 0)
+    await check_deploy_target(credential, cloud, paths, target, progress)
+    link = await app_link(cloud, target.subscription_id, target.resource_group, target.app_name)
+    progress.log(f"Container app {target.app_name} in the Azure portal: {link}")
+    cancel.raise_if_cancelled()
     # 0. A stopped app runs no replica: restarting it would fail after a whole upload.
     await check_not_stopped(credential, cloud, target, progress)
 
     # 1. Sync the project folder to the share root (the app sees it under /mount).
-    progress.report("Finding the file share", 0)
+    progress.report("Finding the file share", 1)
     share = await share_target(credential, cloud, target)
     storage_id = (
         f"/subscriptions/{target.subscription_id}/resourceGroups/{target.resource_group}"
         f"/providers/Microsoft.Storage/storageAccounts/{target.storage_account}"
     )
     progress.log(
-        f"Storage account {target.storage_account} in the Azure portal: {portal_link(cloud, storage_id)}"
+        f"Storage account {target.storage_account} in the Azure portal: {await resource_link(cloud, storage_id)}"
     )
     cancel.raise_if_cancelled()
 
@@ -132,6 +140,7 @@ async def deploy(
             f"written by this tool: {shown}. Replace them with the project's files?"
         )
 
+    # (sync_project logs its own "Sync done" line)
     synced = await sync_project(
         paths.root,
         share,
@@ -141,11 +150,6 @@ async def deploy(
         lock_timing=replace(DEFAULT_LOCK_TIMING, wait=lock_wait)
         if lock_wait is not None
         else DEFAULT_LOCK_TIMING,
-    )
-    progress.log(
-        f"Sync done: {synced.files_uploaded} file(s) uploaded ({synced.bytes_uploaded} bytes), "
-        f"{synced.files_deleted} removed, {synced.files_unchanged} unchanged.",
-        "debug",
     )
     cancel.raise_if_cancelled()
 
@@ -185,4 +189,5 @@ async def deploy(
         bytes_uploaded=synced.bytes_uploaded,
         files_deleted=synced.files_deleted,
         revisions_restarted=restarted,
+        app_name=target.app_name,
     )

@@ -33,7 +33,8 @@ class RevisionState:
 
     def describe(self) -> str:
         text = f"revision {self.name} is {self.running_state or 'in an unknown state'}"
-        text += f" (health: {self.health_state or 'unknown'}, replicas: {self.replicas})"
+        health = self.health_state if self.health_state not in ("", "None") else "not reported yet"
+        text += f" (health: {health}, replicas: {self.replicas})"
         if self.provisioning_error:
             text += f", error: {self.provisioning_error}"
         return text

@@ -7,13 +7,21 @@ from pathlib import Path
 
 from azure.core.credentials_async import AsyncTokenCredential
 
+from aitk_inference.core.azure.advice import sentence
 from aitk_inference.core.azure.clients import container_apps_client
 from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
+from aitk_inference.core.azure.portal import resource_link
 from aitk_inference.core.config import check_project, endpoint_url, require_deploy_target
 from aitk_inference.core.deploy.readiness import enum_text, probe_endpoint
-from aitk_inference.core.operate.target import portal_link
+from aitk_inference.core.deploy.status_reason import revision_reason
 from aitk_inference.core.reporting import Progress
+
+
+def health_text(value: object) -> str | None:
+    """Container Apps reports ``None`` (the string) until the first probe: that is no health yet."""
+    text = enum_text(value)
+    return None if text in ("", "None") else text
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,13 @@ class RevisionStatus:
     health_state: str | None
     replicas: int
     traffic_weight: int | None = None
+    reason: str | None = None  # Container Apps' words, for a Failed or Unhealthy revision
+
+    @property
+    def failing(self) -> bool:
+        return (self.running_state or "").lower() == "failed" or (
+            self.health_state or ""
+        ).lower() == "unhealthy"
 
 
 @dataclass(frozen=True)
@@ -53,9 +68,11 @@ class StatusReport:
             if rev.traffic_weight is not None:
                 flags += f", {rev.traffic_weight}% traffic"
             out.append(
-                f"  {rev.name}: {rev.running_state or 'unknown'}, health {rev.health_state or 'unknown'}, "
+                f"  {rev.name}: {rev.running_state or 'unknown'}, health {rev.health_state or 'not reported yet'}, "
                 f"{rev.replicas} replica(s) ({flags})"
             )
+            if rev.failing:
+                out.append(f"    reason: {rev.reason or 'Container Apps gives none; the app logs may tell'}")
         if self.endpoint_url is None:
             out.append("Endpoint:       none (ingress not configured)")
         elif (self.running_status or "").lower() == "stopped":
@@ -67,6 +84,26 @@ class StatusReport:
         if self.portal_url:
             out.append(f"Azure portal:   {self.portal_url}")
         return out
+
+    def summary(self) -> str:
+        """One sentence for a notification: the app, its latest revision's state (and why, when it
+        fails), and whether the endpoint answers."""
+        text = f"{self.app_name}: "
+        if (self.running_status or "").lower() == "stopped":
+            return text + "stopped; no replica runs (start the app to serve again)."
+        latest = next((r for r in self.revisions if r.name == self.latest_revision), None)
+        if latest is None:
+            text += "no revision yet."
+        else:
+            text += f"revision {latest.name} is {latest.running_state or 'in an unknown state'}"
+            text += f" ({latest.health_state or 'health not reported yet'})"
+            text += f": {sentence(latest.reason)}" if latest.failing and latest.reason else "."
+        if self.endpoint_url is None:
+            return text + " No endpoint (ingress is not configured)."
+        if self.endpoint_healthy:
+            return text + f" {self.endpoint_url} answers."
+        detail = f" ({self.endpoint_detail})" if self.endpoint_detail else ""
+        return text + f" {self.endpoint_url} does not answer{detail}."
 
 
 async def status(
@@ -86,6 +123,17 @@ async def status(
                     target.resource_group, target.app_name
                 )
             ]
+        reasons: dict[str, str | None] = {}
+        for r in revisions:
+            running, health = (
+                (enum_text(r.properties.running_state), enum_text(r.properties.health_state))
+                if r.properties
+                else ("", "")
+            )
+            if running.lower() == "failed" or health.lower() == "unhealthy":
+                reasons[str(r.name)] = await revision_reason(
+                    client, target.resource_group, target.app_name, r
+                )
     props = app.properties
     ingress = props.configuration.ingress if props and props.configuration else None
     fqdn = (ingress.fqdn if ingress else None) or target.app_endpoint
@@ -115,14 +163,15 @@ async def status(
                 name=str(r.name),
                 active=bool(r.properties and r.properties.active),
                 running_state=(enum_text(r.properties.running_state) or None) if r.properties else None,
-                health_state=(enum_text(r.properties.health_state) or None) if r.properties else None,
+                health_state=health_text(r.properties.health_state) if r.properties else None,
                 replicas=int(r.properties.replicas or 0) if r.properties else 0,
                 traffic_weight=r.properties.traffic_weight if r.properties else None,
+                reason=reasons.get(str(r.name)),
             )
             for r in revisions
         ],
         endpoint_healthy=healthy,
         endpoint_detail=detail,
         running_status=(enum_text(props.running_status) or None) if props else None,
-        portal_url=portal_link(cloud, str(app.id)) if app.id else None,
+        portal_url=await resource_link(cloud, str(app.id)) if app.id else None,
     )

@@ -17,8 +17,9 @@ from azure.core.credentials_async import AsyncTokenCredential
 from aitk_inference.core.azure.clients import container_apps_client
 from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
+from aitk_inference.core.azure.portal import resource_link
 from aitk_inference.core.config import check_project, require_deploy_target
-from aitk_inference.core.operate.target import portal_link, read_app, running_status
+from aitk_inference.core.operate.target import read_app, running_status
 from aitk_inference.core.reporting import CancellationToken, Progress
 
 
@@ -46,7 +47,7 @@ async def set_running(
     async with container_apps_client(credential, target.subscription_id, cloud) as client:
         progress.report(f"Reading container app {target.app_name}", 5)
         app = await read_app(client, target.resource_group, target.app_name)
-        link = portal_link(cloud, str(app.id))
+        link = await resource_link(cloud, str(app.id))
         progress.log(f"Container app {target.app_name} in the Azure portal: {link}")
         before = running_status(app)
         if (before or "").lower() == wanted:

@@ -25,10 +25,11 @@ from azure.core.credentials_async import AsyncTokenCredential
 from aitk_inference.core.azure.clients import container_apps_client
 from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
+from aitk_inference.core.azure.portal import resource_link
 from aitk_inference.core.azure.tls import ssl_context
 from aitk_inference.core.config import DeployTarget, check_project, require_deploy_target
 from aitk_inference.core.errors import AitkError
-from aitk_inference.core.operate.target import is_stopped, portal_link, read_app
+from aitk_inference.core.operate.target import is_stopped, read_app
 from aitk_inference.core.reporting import CancellationToken, Progress
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ async def stream_logs(
 
     async with container_apps_client(credential, target.subscription_id, cloud) as client:
         app = await read_app(client, target.resource_group, target.app_name)
-        link = portal_link(cloud, str(app.id))
+        link = await resource_link(cloud, str(app.id))
         progress.log(f"Container app {target.app_name} in the Azure portal: {link}")
         while True:
             try:

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
 from aitk_inference.core.deploy.readiness import enum_text
 
 if TYPE_CHECKING:
     from azure.mgmt.appcontainers.aio import ContainerAppsAPIClient
-
-
-def portal_link(cloud: Cloud, resource_id: str) -> str:
-    """The Azure portal page of a resource (``#@/resource`` + its ARM id)."""
-    return f"{cloud.portal}/#@/resource{quote(resource_id, safe='/')}"
-
-
-def app_resource_id(subscription_id: str, resource_group: str, app_name: str) -> str:
-    return (
-        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
-        f"/providers/Microsoft.App/containerApps/{app_name}"
-    )
 
 
 def running_status(app: Any) -> str | None:

@@ -17,6 +17,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from aitk_inference.core.azure.clients import container_apps_client, resource_client, storage_client
 from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.errors import azure_call
+from aitk_inference.core.azure.portal import resource_link
 from aitk_inference.core.config import (
     DeployTarget,
     ProjectPaths,
@@ -26,7 +27,7 @@ from aitk_inference.core.config import (
 )
 from aitk_inference.core.errors import AitkError, OperationCancelled
 from aitk_inference.core.jsonfile import write_json_atomic
-from aitk_inference.core.operate.target import portal_link, read_app
+from aitk_inference.core.operate.target import read_app
 from aitk_inference.core.reporting import CancellationToken, Progress, Prompter
 
 API_LOG_ANALYTICS = "2025-07-01"  # Microsoft.OperationalInsights/workspaces, as the template uses
@@ -215,7 +216,7 @@ async def tear_down(
     result = TeardownResult(kept=kept)
     progress.log("Tear down will delete, in this order:")
     for item in doomed:
-        link = portal_link(cloud, item.resource_id)
+        link = await resource_link(cloud, item.resource_id)
         result.links[item.name] = link
         progress.log(f"  - {item.kind} {item.name}: {link}")
     for kept_item in kept:

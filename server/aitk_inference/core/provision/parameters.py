@@ -3,6 +3,7 @@ Azure call (unknown names, wrong types, values outside the allowed ones, invalid
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ def read_parameter_values(paths: ProjectPaths) -> dict[str, Any]:
     for name, entry in params.items():
         if not isinstance(entry, dict) or "value" not in entry:
             raise ConfigError(
-                f'{path}: parameter "{name}" must be an object with a "value", e.g. {{"value": ...}}.'
+                f'{path}: parameter "{name}" must be an object with a "value".',
+                hint=f'Write it as "{name}": {{"value": …}} (the ARM parameters format), or remove it.',
             )
         values[name] = entry["value"]
     return values
@@ -84,11 +86,28 @@ def validate_parameters(path: Path, values: dict[str, Any], template: Template) 
                 problem = f"is not a valid {rule.resource} name: it {why}"
         if problem is not None:
             raise ConfigError(
-                f'{path}: parameter "{name}" = {value!r} {problem}.',
+                f'{path}: parameter "{name}" = {json.dumps(value)} {problem}.',  # as written in the file
                 hint="Fix the value (or set it to null to use the template's default) and try again.",
             )
         send[name] = value
+    _check_replica_bounds(path, send, declared)
     return send
+
+
+def _check_replica_bounds(path: Path, send: dict[str, Any], declared: dict[str, Any]) -> None:
+    """ACA refuses minReplicas > maxReplicas only after the environment is built: say it now."""
+
+    def effective(name: str) -> Any:
+        spec = declared.get(name)
+        return send.get(name, spec.get("defaultValue") if isinstance(spec, dict) else None)
+
+    low, high = effective("minimumInstanceCount"), effective("maximumInstanceCount")
+    if isinstance(low, int) and isinstance(high, int) and low > high:
+        raise ConfigError(
+            f'{path}: "minimumInstanceCount" ({low}) is larger than "maximumInstanceCount" ({high}).',
+            hint="Lower minimumInstanceCount or raise maximumInstanceCount, then try again.",
+            code="ParametersInvalid",
+        )
 
 
 def gpu_profile_parameter(template: Template) -> str | None:

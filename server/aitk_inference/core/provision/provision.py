@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ async def provision(
     values = read_parameter_values(paths)
     refuse_key_in_parameters_file(paths.parameters, values)
     parameters = validate_parameters(paths.parameters, values, template)
-    shown = ", ".join(f"{k}={v!r}" for k, v in parameters.items()) or "(template defaults)"
+    shown = ", ".join(f"{k}={json.dumps(v)}" for k, v in parameters.items()) or "(template defaults)"
     progress.log(f"Parameters: {shown}")
     cancel.raise_if_cancelled()
 
@@ -160,7 +161,6 @@ async def provision(
     # 6. Write the config (only now: a failure above leaves it untouched).
     config = _outputs_to_config(outputs)
     written = write_inference_config(paths, config)
-    progress.log(f"Wrote {paths.inference_config}.")
-    progress.log(f"Inference endpoint: https://{config['ACA_APP_ENDPOINT']}")
+    progress.log(f"Wrote {paths.inference_config}.")  # the endpoint is in the operation's result lines
     progress.report("Provisioning done", 100)
     return {key: (None if value is None else str(value)) for key, value in written.items()}

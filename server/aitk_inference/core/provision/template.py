@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aitk_inference.core.config import ProjectPaths
+from aitk_inference.core.config import CREATE_PROJECT_FILES, ProjectPaths
 from aitk_inference.core.errors import ConfigError
 from aitk_inference.core.jsonfile import read_json
 
@@ -74,6 +74,15 @@ async def find_bicep_compiler() -> list[str] | None:
 
 
 def _json_template(paths: ProjectPaths) -> Template:
+    if not paths.has_template:
+        raise ConfigError(
+            f"{paths.infra} has no provision/inference.bicep or provision/inference.json to provision from.",
+            hint=(
+                f"Run '{CREATE_PROJECT_FILES}' to add them (existing files are kept), then Provision; "
+                f"or, for resources you made by hand, fill in {paths.inference_config.name} and Deploy."
+            ),
+            code="NoTemplate",
+        )
     if not paths.arm_template.exists():
         raise ConfigError(
             f"Neither a Bicep compiler nor {paths.arm_template} is available.",
@@ -81,7 +90,10 @@ def _json_template(paths: ProjectPaths) -> Template:
         )
     body = read_json(paths.arm_template, what="ARM template")
     if not isinstance(body, dict):
-        raise ConfigError(f"{paths.arm_template} must hold a JSON object (an ARM template).")
+        raise ConfigError(
+            f"{paths.arm_template} must hold a JSON object (an ARM template).",
+            hint=f"Restore it from the template ('{CREATE_PROJECT_FILES}' adds missing files), or rebuild it with `az bicep build`.",
+        )
     if paths.bicep.exists():
         recorded = recorded_bicep_hash(body)
         if recorded is not None and recorded != bicep_sha256(paths.bicep):

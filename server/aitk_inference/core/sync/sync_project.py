@@ -43,6 +43,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from aitk_inference.core.azure.advice import TLS_HINT, code_text, is_tls_failure, sentence, server_error_hint
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError, AzureOperationError, ConfigError, OperationCancelled
 from aitk_inference.core.reporting import CancellationToken, Progress
@@ -501,7 +502,7 @@ def _check_names(files: list[LocalFile], progress: Progress) -> list[LocalFile]:
 
 def _explain(err: Exception, target: ShareTarget) -> AitkError:
     where = f"file share '{target.share_name}' of storage account '{target.account_name}'"
-    code = getattr(err, "error_code", None)
+    code = code_text(getattr(err, "error_code", None))
     if code == "ShareNotFound":
         return ConfigError(
             f"The {where} does not exist.",
@@ -513,15 +514,24 @@ def _explain(err: Exception, target: ShareTarget) -> AitkError:
             hint="Check that the account key is current (keys may have been rotated) and that your "
             "network is allowed by the account's firewall.",
         )
+    if isinstance(err, (ServiceRequestError, ServiceResponseError)) and is_tls_failure(err):
+        return AzureOperationError(
+            f"Cannot reach the {where} at {target.account_url}: its TLS certificate was not trusted.",
+            hint=TLS_HINT,
+            code="TlsUntrusted",
+        )
     if isinstance(err, (ServiceRequestError, ServiceResponseError)):
         return AzureOperationError(
-            f"Cannot reach the {where} at {target.account_url} after several retries: {err}.",
+            sentence(f"Cannot reach the {where} at {target.account_url} after several retries: {err}"),
             hint="Check your network or proxy, and REQUESTS_CA_BUNDLE/SSL_CERT_FILE if a proxy re-signs TLS.",
         )
     message = getattr(err, "message", None) or str(err)
+    status = getattr(err, "status_code", None)
+    again = "Deploy again; only what did not finish is uploaded."
+    advice = server_error_hint(status) if isinstance(status, int) else None
     return AzureOperationError(
-        f"Syncing to the {where} failed: {message.splitlines()[0] if message else code}.",
-        hint="Deploy again; only what did not finish is uploaded.",
+        sentence(f"Syncing to the {where} failed: {message.splitlines()[0] if message else code}"),
+        hint=f"{advice} {again}" if advice else again,
     )
 
 
