@@ -1,4 +1,4 @@
-// Entry point: the four "AI Toolkit" commands. The work happens in the Python server; this side
+// Entry point: the "AI Toolkit" commands. The work happens in the Python server; this side
 // picks the workspace folder, runs the server command under a progress notification, and shows
 // results that the server does not already show itself.
 import { promises as fs } from 'node:fs';
@@ -8,19 +8,9 @@ import { ResponseError } from 'vscode-languageclient/node';
 import { ServerManager } from './client';
 import { runServerCommand } from './progress';
 import { scaffold } from './scaffold';
+import { COMMANDS, SERVER_COMMANDS } from './settings';
 
-export const COMMANDS = {
-  provision: 'aitk.inference.provision',
-  deploy: 'aitk.inference.deploy',
-  status: 'aitk.inference.status',
-  createProjectFiles: 'aitk.inference.createProjectFiles',
-} as const;
-
-export const SERVER_COMMANDS = {
-  provision: 'aitk.inference.server.provision',
-  deploy: 'aitk.inference.server.deploy',
-  status: 'aitk.inference.server.status',
-} as const;
+export { COMMANDS, SERVER_COMMANDS };
 
 let manager: ServerManager | undefined;
 
@@ -57,9 +47,11 @@ async function runCommand(kind: 'provision' | 'deploy' | 'status', title: string
     return undefined;
   }
   try {
-    const outcome = await runServerCommand(manager.transport(client), title, SERVER_COMMANDS[kind], {
-      workspaceFolder: folder.uri.toString(),
-    });
+    const transport = manager.transport(client);
+    // Tracked: a restart the user asks for meanwhile waits for it.
+    const outcome = await manager.commands.track(kind, () =>
+      runServerCommand(transport, title, SERVER_COMMANDS[kind], { workspaceFolder: folder.uri.toString() }),
+    );
     if (outcome.cancelled) {
       manager.output.info(`${title}: cancelled.`);
       return undefined;
@@ -110,6 +102,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(COMMANDS.deploy, () => runCommand('deploy', 'AI Toolkit: Deploy for inference')),
     vscode.commands.registerCommand(COMMANDS.status, () => showStatus()),
     vscode.commands.registerCommand(COMMANDS.createProjectFiles, () => createProjectFiles(context)),
+    vscode.commands.registerCommand(COMMANDS.restartServer, () => manager?.requestRestart('asked for by the user')),
   );
 }
 

@@ -1,5 +1,5 @@
-// Crash-restart policy and the server's environment (no language-client imports: unit-testable).
-import type * as vscode from 'vscode';
+// Crash-restart policy and the wait for running commands before a restart (no language-client
+// imports: unit-testable).
 
 /** Crashes tolerated within RESTART_WINDOW_MS before the server is left stopped. */
 export const MAX_RESTARTS = 3;
@@ -28,14 +28,41 @@ export class RestartPolicy {
   }
 }
 
-export function serverEnvironment(config: vscode.WorkspaceConfiguration, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, PYTHONUNBUFFERED: '1' };
-  const arm = config.get<string>('armEndpoint')?.trim();
-  if (arm) env.AZURE_RESOURCE_MANAGER_ENDPOINT = arm;
-  const ca = config.get<string>('caBundle')?.trim();
-  if (ca) {
-    env.REQUESTS_CA_BUNDLE = ca;
-    env.SSL_CERT_FILE = ca;
+/**
+ * Counts the server commands in flight, so a restart (a new interpreter, the Restart command)
+ * waits for them instead of killing a deploy halfway: `whenIdle` runs its callback at once when
+ * nothing runs, else when the last running command ends. Several requests collapse into one.
+ */
+export class RunningCommands {
+  private readonly running = new Set<string>();
+  private pending: (() => void) | undefined;
+
+  get names(): string[] {
+    return [...this.running];
   }
-  return env;
+
+  async track<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const id = `${name}#${Math.random()}`;
+    this.running.add(id);
+    try {
+      return await work();
+    } finally {
+      this.running.delete(id);
+      if (this.running.size === 0 && this.pending) {
+        const run = this.pending;
+        this.pending = undefined;
+        run();
+      }
+    }
+  }
+
+  /** Runs `fn` once idle; returns the names of the commands it waits for (empty: ran now). */
+  whenIdle(fn: () => void): string[] {
+    if (this.running.size === 0) {
+      fn();
+      return [];
+    }
+    this.pending = fn;
+    return [...this.running].map((id) => id.split('#')[0] ?? id);
+  }
 }
