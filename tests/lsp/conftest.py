@@ -52,6 +52,7 @@ class ScriptedUser:
     pick_gate: asyncio.Event | None = None  # while set and not released, pickers stay open
     answers_tokens: bool = True
     token_error: bool = False  # answer aitk/getToken with an error (e.g. the user declined sign-in)
+    registrations: list[dict[str, Any]] = field(default_factory=list)  # client/registerCapability
 
     def attach(self, client: LanguageClient) -> None:
         @client.feature("aitk/pick")
@@ -80,6 +81,13 @@ class ScriptedUser:
                 if self.token_error:
                     raise RuntimeError("The user did not sign in.")
                 return {"token": "vscode-session-token", "expiresOn": int(time.time()) + 3600}
+
+        @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+        def register_capability(params: types.RegistrationParams) -> None:
+            for registration in params.registrations:
+                self.registrations.append(
+                    {"method": registration.method, "options": plain(registration.register_options)}
+                )
 
         @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
         def message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
@@ -148,8 +156,14 @@ async def start_session() -> AsyncIterator[StartSession]:
     started: list[Session] = []
 
     async def start(
-        folders: list[Path], *, env: dict[str, str] | None = None, user: ScriptedUser | None = None
+        folders: list[Path],
+        *,
+        env: dict[str, str] | None = None,
+        user: ScriptedUser | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> Session:
+        """``settings``: the client answers workspace/configuration (``aitk.inference`` section)
+        and offers dynamic registration for didChangeConfiguration, as VS Code does."""
         # Sign-in fallback (DefaultAzureCredential) uses the az stand-in only: never a real
         # identity endpoint.
         server_env = {
@@ -179,6 +193,13 @@ async def start_session() -> AsyncIterator[StartSession]:
             ),
             workspace=types.WorkspaceClientCapabilities(workspace_folders=True),
         )
+        if settings is not None:
+            client.set_configuration(settings, section="aitk.inference")
+            assert capabilities.workspace is not None
+            capabilities.workspace.configuration = True
+            capabilities.workspace.did_change_configuration = types.DidChangeConfigurationClientCapabilities(
+                dynamic_registration=True
+            )
         session = Session(client, user, None)  # type: ignore[arg-type]
         started.append(session)
         result = await client.initialize_session(

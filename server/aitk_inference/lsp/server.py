@@ -16,7 +16,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from aitk_inference import __version__
-from aitk_inference.lsp import methods
+from aitk_inference.lsp import configuration, methods
 from aitk_inference.lsp.commands import run_command
 from aitk_inference.lsp.credential import TokenCache
 from aitk_inference.lsp.operations import OperationRegistry
@@ -43,6 +43,7 @@ class AitkLanguageServer(LanguageServer):
         )
         self.operations = OperationRegistry()
         self.token_cache = TokenCache()
+        self.settings = configuration.LiveSettings()
 
 
 def create_server() -> AitkLanguageServer:
@@ -50,15 +51,29 @@ def create_server() -> AitkLanguageServer:
 
     @server.command(methods.CMD_PROVISION)
     async def provision(ls: AitkLanguageServer, *args: Any) -> Any:
+        await configuration.refresh(ls)
         return await run_command(ls, "provision", methods.CMD_PROVISION, args)
 
     @server.command(methods.CMD_DEPLOY)
     async def deploy(ls: AitkLanguageServer, *args: Any) -> Any:
+        await configuration.refresh(ls)
         return await run_command(ls, "deploy", methods.CMD_DEPLOY, args)
 
     @server.command(methods.CMD_STATUS)
     async def status(ls: AitkLanguageServer, *args: Any) -> Any:
+        await configuration.refresh(ls)
         return await run_command(ls, "status", methods.CMD_STATUS, args)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: AitkLanguageServer, params: types.InitializedParams) -> None:
+        await configuration.register(ls)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def configuration_changed(
+        ls: AitkLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        # The pushed payload is ignored: the section is pulled, as before a command.
+        await configuration.refresh(ls)
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: AitkLanguageServer, params: types.WorkDoneProgressCancelParams) -> None:
