@@ -12,7 +12,7 @@ if (process.argv.includes('--e2e')) {
   const e2eDir = path.join(root, 'tests', 'e2e');
   await esbuild.build({
     ...common,
-    entryPoints: [path.join(e2eDir, 'vscode.e2e.test.ts')],
+    entryPoints: readdirSync(e2eDir).filter((f) => f.endsWith('.e2e.test.ts')).map((f) => path.join(e2eDir, f)),
     outdir: path.join(root, 'out', 'e2e'),
     sourcemap: 'inline',
     external: ['mocha', 'playwright-core'],
