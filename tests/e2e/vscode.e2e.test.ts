@@ -79,6 +79,23 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     'telemetry.telemetryLevel': 'off',
     'security.workspace.trust.enabled': false,
   };
+  /** Sets one aitk.inference setting the way a user does, in the Settings editor. */
+  const setSetting = async (key: string, value: string): Promise<void> => {
+    await wb.runCommand('Preferences: Open User Settings');
+    const editor = wb.page.locator('.settings-editor');
+    await editor.waitFor({ state: 'visible', timeout: 30_000 });
+    const search = editor.locator('.suggest-input-container .view-lines').first();
+    await search.click();
+    await wb.page.keyboard.press('Control+A');
+    await wb.page.keyboard.type(fullKey(key));
+    // Wait for the search to narrow the list: before that, the first text input is another setting.
+    await editor.locator('.settings-count-widget', { hasText: '1 Setting Found' }).waitFor({ state: 'visible', timeout: 30_000 });
+    await eventually('the search to show the setting', async () => (plain(await search.innerText()).trim() === fullKey(key) ? true : undefined), 10_000, 200);
+    const input = editor.locator('.setting-item-contents input').first();
+    await input.waitFor({ state: 'visible', timeout: 30_000 });
+    await input.fill(value);
+    await input.press('Tab');
+  };
   const logText = (): string =>
     findFiles(userData, /^AI Toolkit\.log$/)
       .map((f) => readFileSync(f, 'utf8'))
@@ -320,14 +337,15 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
   it('a settings change during a deploy: the deploy completes, then the server restarts with the new interpreter', async () => {
     await wb.page.keyboard.press('Escape');
     // A slower readiness wait keeps the deploy in flight while the settings change.
-    await emulatorSettings(info, { revision_activation_delay: 8 });
+    await emulatorSettings(info, { revision_activation_delay: 40 });
     const deploysBefore = (logText().match(/Deployment done: \d+ file/g) ?? []).length;
     const startsBefore = (logText().match(/Starting .*aitk_inference serve/g) ?? []).length;
     writeFileSync(path.join(workspace, 'inference', 'changed.txt'), 'a change to upload\n');
     await wb.runCommand(DEPLOY);
     await wb.notification(DEPLOY).waitFor({ state: 'visible', timeout: 120_000 });
-    // What the Settings editor writes: a live setting (the CA bundle, same file) and the interpreter.
-    writeUserSettings(dirs, { ...userSettings, [fullKey(CONFIG_KEYS.caBundle)]: info.ca, [fullKey(CONFIG_KEYS.python)]: '/nonexistent/python3' });
+    // In the Settings editor: a live setting (the CA bundle, the same file) and the interpreter.
+    await setSetting(CONFIG_KEYS.caBundle, info.ca);
+    await setSetting(CONFIG_KEYS.python, '/nonexistent/python3');
     const waiting = await wb.waitForNotificationText(/restarts when the running command ends \(deploy\)/, 60_000);
     await wb.screenshot('restart-waits-for-deploy');
     assert.ok(await waiting.isVisible());
@@ -361,8 +379,7 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     await wb.page.keyboard.press('Escape');
     const starts = (): number => (logText().match(/Starting .*aitk_inference serve/g) ?? []).length;
     const before = starts();
-    writeUserSettings(dirs, userSettings); // the interpreter setting removed again
-    await wb.page.waitForTimeout(1_500); // past VS Code's re-read of the settings file
+    await setSetting(CONFIG_KEYS.python, ''); // empty again: python3 from PATH
     await wb.runCommand('AI Toolkit: Restart Inference Server');
     await eventually('the restarted server', async () => (starts() > before ? true : undefined), 120_000);
     assert.match(logText(), /Restarting the inference server: asked for by the user\./);
