@@ -1,15 +1,18 @@
-// package.json contributes exactly the commands and settings the code names.
+// package.json contributes exactly the commands and settings the code names, and the Python server
+// uses the same command ids and setting names.
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { COMMANDS, CONFIG_KEYS, fullKey } from '../src/settings';
+import { COMMANDS, CONFIG_KEYS, CONFIG_SECTION, fullKey, SERVER_COMMANDS } from '../src/settings';
 
 interface Manifest {
   contributes: { commands: { command: string; title: string }[]; configuration: { properties: Record<string, unknown> } };
   capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
 }
 
-const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as Manifest;
+const REPO = path.join(__dirname, '..', '..');
+const manifest = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Manifest;
+const serverFile = (rel: string): string => readFileSync(path.join(REPO, 'server', 'aitk_inference', 'lsp', rel), 'utf8');
 
 describe('package.json', () => {
   it('contributes every command in COMMANDS, and no other', () => {
@@ -24,5 +27,15 @@ describe('package.json', () => {
 
   it('settings that run programs are restricted in untrusted workspaces', () => {
     assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations, [fullKey(CONFIG_KEYS.python), fullKey(CONFIG_KEYS.tokenCommand)]);
+  });
+
+  it('the server answers the command ids and reads the settings the extension names', () => {
+    const methods = serverFile('methods.py');
+    const serverCommands = [...methods.matchAll(/^CMD_\w+: Final = "([^"]+)"/gm)].map((m) => m[1]);
+    assert.deepEqual(serverCommands.sort(), Object.values(SERVER_COMMANDS).sort());
+    const configuration = serverFile('configuration.py');
+    assert.match(configuration, new RegExp(`^SECTION = "${CONFIG_SECTION.replace('.', '\\.')}"$`, 'm'));
+    const read = [...configuration.matchAll(/Setting\("(\w+)"/g)].map((m) => m[1] ?? '');
+    assert.ok(read.length > 0 && read.every((key) => (Object.values(CONFIG_KEYS) as string[]).includes(key)), `server settings ${read.join(', ')}`);
   });
 });
