@@ -79,6 +79,16 @@ def install(target: str, python: str, wheels: list[Path], dest: Path) -> None:
     shutil.rmtree(dest / "bin", ignore_errors=True)
 
 
+def split(wheelhouse: dict[str, list[Path]]) -> tuple[list[Path], dict[str, list[Path]]]:
+    """A wheel every Python version resolved to (the same file name: pure Python or abi3) goes
+    in common/ once; the rest (built for one CPython minor) in that version's folder."""
+    shared = set.intersection(*({w.name for w in wheels} for wheels in wheelhouse.values()))
+    first = next(iter(wheelhouse.values()))
+    common = [w for w in first if w.name in shared]
+    own = {python: [w for w in wheels if w.name not in shared] for python, wheels in wheelhouse.items()}
+    return common, own
+
+
 def build(target: str, cache: Path) -> Path:
     deps = requirements()
     stamp = fingerprint(target, deps)
@@ -93,15 +103,11 @@ def build(target: str, cache: Path) -> Path:
         print(f"bundle: downloading wheels for {target}, CPython {python}", flush=True)
         pip("download", "-q", "--dest", str(dest), *platform_args(target, python), *deps)
         wheelhouse[python] = sorted(dest.glob("*.whl"))
-    # A wheel every Python version resolved to (same file name: pure Python or abi3) goes in common/.
-    names = [{w.name for w in wheels} for wheels in wheelhouse.values()]
-    shared = set.intersection(*names)
     shutil.rmtree(libs, ignore_errors=True)
-    first = PYTHONS[0]
-    install(target, first, [w for w in wheelhouse[first] if w.name in shared], libs / "common")
-    for python in PYTHONS:
-        own = [w for w in wheelhouse[python] if w.name not in shared]
-        install(target, python, own, libs / tag(python))
+    common, own = split(wheelhouse)
+    install(target, PYTHONS[0], common, libs / "common")
+    for python, wheels in own.items():
+        install(target, python, wheels, libs / tag(python))
     manifest.write_text(
         json.dumps({"target": target, "pythons": list(PYTHONS), "fingerprint": stamp}, indent=2) + "\n"
     )
