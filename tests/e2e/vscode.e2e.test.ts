@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { CONFIG_KEYS, fullKey } from '../../extension/src/settings';
 import {
   ARTIFACTS,
@@ -78,6 +78,8 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     'extensions.autoUpdate': false,
     'telemetry.telemetryLevel': 'off',
     'security.workspace.trust.enabled': false,
+    // Message results in the trace (the channel traces once its log level is Trace, set below).
+    [fullKey(CONFIG_KEYS.traceServer)]: 'verbose',
   };
   /** Sets one aitk.inference setting the way a user does, in the Settings editor. */
   const setSetting = async (key: string, value: string): Promise<void> => {
@@ -177,6 +179,18 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
       assert.ok(existsSync(path.join(workspace, rel)), `${rel} was created`);
     }
     assert.equal(readConfig().ACA_APP_NAME, null, 'the template config starts empty');
+    await wb.page.keyboard.press('Escape');
+  });
+
+  it('turns on the LSP message trace (its own channel, "AI Toolkit Trace")', async () => {
+    await wb.page.keyboard.press('Escape');
+    await wb.runCommand('Developer: Set Log Level...');
+    // Two untitled pickers: the logger, then its level (the first one also offers a level for all).
+    const rows = wb.quickInput.locator('.monaco-list-row');
+    const byLabel = (label: RegExp): Locator => rows.filter({ has: wb.page.locator('.label-name', { hasText: label }) }).first();
+    await byLabel(/^AI Toolkit Trace$/).click();
+    await byLabel(/^AI Toolkit Trace$/).waitFor({ state: 'detached', timeout: 30_000 });
+    await byLabel(/^Trace$/).click();
     await wb.page.keyboard.press('Escape');
   });
 
@@ -291,6 +305,13 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     assert.ok(log.includes(`Opening ${endpoint}`), 'the server logged the Go to Inference Endpoint choice');
     assert.match(log, new RegExp(RESOURCE_GROUP));
     assert.doesNotMatch(log, /emulator-token-/, 'no access token in the log');
+    assert.doesNotMatch(log, /Sending response 'aitk\/getToken/, 'the trace is not in the AI Toolkit channel');
+
+    // The trace has the client's answers to aitk/getToken, with the token redacted.
+    const trace = findFiles(userData, /^AI Toolkit Trace\.log$/).map((f) => readFileSync(f, 'utf8')).join('\n');
+    assert.match(trace, /Sending response 'aitk\/getToken - \([\w-]+\)'[^\n]*\n(?:[^\n]*\n){0,2}\s*"token": "<redacted>"/);
+    assert.doesNotMatch(trace, /emulator-token-/, 'no access token in the trace');
+    assert.doesNotMatch(trace, /eyJ[\w-]+\.[\w-]+\./, 'no JWT in the trace');
   });
 
   it('shows the status of the deployed app', async () => {
