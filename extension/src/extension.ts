@@ -10,8 +10,6 @@ import { runServerCommand } from './progress';
 import { scaffold } from './scaffold';
 import { COMMANDS, SERVER_COMMANDS } from './settings';
 
-export { COMMANDS, SERVER_COMMANDS };
-
 let manager: ServerManager | undefined;
 
 async function hasInfra(folder: vscode.WorkspaceFolder): Promise<boolean> {
