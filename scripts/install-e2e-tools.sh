@@ -2,6 +2,7 @@
 # Installs what the end-to-end VS Code test needs, idempotently (a second run costs nothing):
 #   - Debian's chromium (driven headless by playwright-core) and libkrb5-dev (to build code-server's
 #     kerberos module),
+#   - Debian's pypy3 (Python 3.9): the real "only an older Python" interpreter of the e2e test,
 #   - code-server in .tools/code-server, kept out of package.json: its postinstall refuses Node != 20
 #     and needs root tweaks, so this script does its steps by hand for the machine's Node 20.
 set -euo pipefail
@@ -14,6 +15,7 @@ stamp=$CS_DIR/.installed-$CODE_SERVER_VERSION
 need_pkgs=()
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 [[ -f /usr/include/gssapi/gssapi.h ]] || need_pkgs+=(libkrb5-dev)
+[[ -x /usr/bin/pypy3 ]] || need_pkgs+=(pypy3)
 if ((${#need_pkgs[@]})); then
   if [[ $(id -u) -eq 0 ]]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq

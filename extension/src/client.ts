@@ -1,6 +1,10 @@
-// Owns the language client: finds the interpreter, prepares the server environment, starts
-// `python -m aitk_inference serve` over stdio, answers the server's requests, restarts it on a
-// setting change or a crash (a limited number of times), and reports a failed start in plain words.
+// Owns the language client: finds the interpreter, starts the server from the extension's own
+// folder (`server/launch.py` with the bundled libraries, see serverEnv.ts), answers the server's
+// requests, restarts it after a crash (a limited number of times) or when a setting that needs a
+// new process changes (after the running commands end), and reports a failed start in plain words.
+// The settings that say where tokens go and which CAs are trusted (cloud, armEndpoint, caBundle)
+// come from user/machine scope only (trustedSettings.ts): at start, and in every
+// workspace/configuration answer the server gets.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
@@ -17,14 +21,16 @@ import {
   WorkDoneProgress,
   WorkDoneProgressCancelNotification,
 } from 'vscode-languageclient/node';
-import { discoverInterpreter, vscodeInterpreterSources } from './interpreter';
+import { describeSource, discoverInterpreter, NoInterpreterError, vscodeInterpreterSources } from './interpreter';
+import { MAX_RESTARTS, RESTART_WINDOW_MS, RestartPolicy, RunningCommands } from './lifecycle';
 import { input, pick } from './pickers';
 import type { CommandTransport } from './progress';
-import { MAX_RESTARTS, RESTART_WINDOW_MS, RestartPolicy, serverEnvironment } from './lifecycle';
+import { redactingChannel } from './redact';
 import { ACTION_METHODS, type ActionHost, createProjectFiles, openSettings, signIn } from './serverActions';
-import { ensureServerPython, ServerStartError } from './serverEnv';
+import { serverLaunch, ServerStartError } from './serverEnv';
+import { COMMANDS, CONFIG_KEYS, CONFIG_SECTION, fullKey, RESTART_KEYS } from './settings';
 import { authProvider, getToken } from './token';
-import { ignoredMessage, keysInSettingsFiles, TRUSTED_ONLY, trustedValue, workspaceOverrides } from './trustedSettings';
+import { ignoredMessage, keysInSettingsFiles, TRUSTED_ONLY, trustedValue, withTrustedValues, workspaceOverrides } from './trustedSettings';
 
 export const SERVER_METHODS = {
   pick: 'aitk/pick',
@@ -36,27 +42,33 @@ export const SERVER_METHODS = {
   copyApiKey: 'aitk/copyApiKey',
 } as const;
 
+export const OPEN_SETTINGS = 'Open Settings';
+
 export class ServerManager implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<LanguageClient> | undefined;
   private readonly policy = new RestartPolicy();
+  readonly commands = new RunningCommands();
+  private readonly traceChannel: vscode.LogOutputChannel;
   private readonly disposables: vscode.Disposable[] = [];
   private ignoredSaid = '';
   private readonly clientHooks: ((client: LanguageClient) => void)[] = [];
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    // Redacting (redact.ts): the client writes its log and the LSP trace here.
+    // Redacting (redact.ts): the client writes its log here.
     readonly output: vscode.LogOutputChannel,
     // "Copy API Key" pressed in the server's "Deployment done." message (the folder's URI, if given).
     private readonly onCopyApiKey: (workspaceFolder: string | undefined) => void = () => undefined,
   ) {
+    this.traceChannel = vscode.window.createOutputChannel('AI Toolkit Trace', { log: true });
     this.disposables.push(
+      this.traceChannel,
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('aitk.inference') && (this.client || this.starting)) {
-          this.output.info('Settings changed: restarting the inference server.');
-          void this.restart().catch((err: unknown) => this.reportStartFailure(err));
-        }
+        // Every other setting reaches the running server through workspace/configuration.
+        const changed = RESTART_KEYS.filter((key) => e.affectsConfiguration(fullKey(key)));
+        if (changed.length && (this.client || this.starting)) this.requestRestart(`${changed.map(fullKey).join(', ')} changed`);
+        if (e.affectsConfiguration(CONFIG_SECTION)) void this.reportIgnoredWorkspaceSettings();
       }),
     );
   }
@@ -75,7 +87,21 @@ export class ServerManager implements vscode.Disposable {
     return this.starting;
   }
 
+  /** Restarts once no command is running: a deploy in flight is never killed. */
+  requestRestart(reason: string): void {
+    const waitingFor = this.commands.whenIdle(() => {
+      this.output.info(`Restarting the inference server: ${reason}.`);
+      void this.restart().catch((err: unknown) => this.reportStartFailure(err));
+    });
+    if (waitingFor.length) {
+      const what = waitingFor.join(', ');
+      this.output.info(`${reason}: the inference server restarts when the running command ends (${what}).`);
+      void vscode.window.showInformationMessage(`AI Toolkit: the inference server restarts when the running command ends (${what}).`);
+    }
+  }
+
   async restart(): Promise<void> {
+    await this.starting?.catch(() => undefined);
     await this.stop();
     this.policy.reset();
     await this.get();
@@ -107,41 +133,48 @@ export class ServerManager implements vscode.Disposable {
   reportStartFailure(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     this.output.error(`The inference server did not start: ${message}`);
-    void vscode.window
-      .showErrorMessage(`AI Toolkit: the inference server did not start. ${message}`, 'Show log')
-      .then((choice) => {
-        if (choice === 'Show log') this.output.show();
-      });
+    const fixInSettings = err instanceof NoInterpreterError || (err instanceof ServerStartError && err.openSettings);
+    const buttons = fixInSettings ? [OPEN_SETTINGS, 'Show log'] : ['Show log'];
+    void vscode.window.showErrorMessage(`AI Toolkit: the inference server did not start. ${message}`, ...buttons).then((choice) => {
+      if (choice === 'Show log') this.output.show();
+      if (choice === OPEN_SETTINGS) void vscode.commands.executeCommand('workbench.action.openSettings', fullKey(CONFIG_KEYS.python));
+    });
   }
 
   private async start(): Promise<LanguageClient> {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const interpreter = await discoverInterpreter(vscodeInterpreterSources(folder));
-    if (!interpreter) {
-      throw new ServerStartError('No Python found: install Python 3.11+ or set "aitk.inference.python" to its path.');
-    }
-    const source = interpreter.source === 'setting' ? 'the aitk.inference.python setting' : interpreter.source === 'path' ? 'PATH' : 'the Python extension';
-    const python = await ensureServerPython({
-      basePython: interpreter.path,
-      source,
-      extensionRoot: this.context.extensionPath,
-      storageDir: this.context.globalStorageUri.fsPath,
-      log: (line) => this.output.info(line),
-      withInstallProgress: (task) =>
-        vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: 'AI Toolkit: setting up the inference server' },
-          (progress) => task((message) => progress.report({ message })),
-        ),
+    const root = this.context.extensionPath;
+    const launch = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'AI Toolkit: starting the inference server' }, async (progress) => {
+      progress.report({ message: 'looking for Python…' });
+      const python = await discoverInterpreter(vscodeInterpreterSources(folder));
+      this.output.info(`Python: ${python.path} (${describeSource(python.source)}, ${python.implementation} ${python.version}).`);
+      return serverLaunch(root, python);
     });
-    const config = vscode.workspace.getConfiguration('aitk.inference', folder);
-    await this.reportIgnoredWorkspaceSettings(config);
+    await this.reportIgnoredWorkspaceSettings();
     const serverOptions: ServerOptions = {
-      command: python,
-      args: ['-m', 'aitk_inference', 'serve'],
-      options: { env: serverEnvironment(config) },
+      command: launch.command,
+      args: launch.args,
+      // The settings reach the server through workspace/configuration (trusted ones filtered above).
+      options: { cwd: root, env: { ...process.env, PYTHONUNBUFFERED: '1' } },
     };
     const clientOptions: LanguageClientOptions = {
       outputChannel: this.output,
+      traceOutputChannel: redactingChannel(this.traceChannel),
+      middleware: {
+        workspace: {
+          // The server reads the settings live; the trusted ones are answered from user scope only.
+          configuration: async (params, token, next) => {
+            const answers = await next(params, token);
+            if (!Array.isArray(answers)) return answers;
+            return answers.map((answer: unknown, i) => {
+              const item = params.items[i];
+              if (item?.section !== CONFIG_SECTION) return answer;
+              const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
+              return withTrustedValues(answer, vscode.workspace.getConfiguration(CONFIG_SECTION, scope));
+            });
+          },
+        },
+      },
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       errorHandler: this.errorHandler(),
       initializationFailedHandler: (error) => {
@@ -149,26 +182,28 @@ export class ServerManager implements vscode.Disposable {
         return false;
       },
     };
-    const client = new LanguageClient('aitk.inference', 'AI Toolkit', serverOptions, clientOptions);
+    const client = new LanguageClient(CONFIG_SECTION, 'AI Toolkit', serverOptions, clientOptions);
     this.registerHandlers(client);
-    this.output.info(`Starting ${python} -m aitk_inference serve`);
+    const commandLine = [launch.command, ...launch.args].join(' ');
+    this.output.info(`Starting ${commandLine} (aitk_inference serve, with ${launch.libraries})`);
     try {
       await client.start();
     } catch (err) {
       await client.dispose().catch(() => undefined);
-      throw new ServerStartError(`"${python} -m aitk_inference serve" exited during start-up (${err instanceof Error ? err.message : String(err)}). The AI Toolkit output has its log.`);
+      throw new ServerStartError(`"${commandLine}" exited during start-up (${err instanceof Error ? err.message : String(err)}). The AI Toolkit output has its log.`);
     }
     this.client = client;
     return client;
   }
 
   /** Once (until it changes): a workspace that tries to set where tokens go is told it was ignored. */
-  private async reportIgnoredWorkspaceSettings(config: vscode.WorkspaceConfiguration): Promise<void> {
+  private async reportIgnoredWorkspaceSettings(): Promise<void> {
+    const config = vscode.workspace.getConfiguration(CONFIG_SECTION, vscode.workspace.workspaceFolders?.[0]?.uri);
     const files = (vscode.workspace.workspaceFolders ?? []).map((f) => path.join(f.uri.fsPath, '.vscode', 'settings.json'));
     const workspaceFile = vscode.workspace.workspaceFile;
     if (workspaceFile?.scheme === 'file') files.push(workspaceFile.fsPath);
     const found = new Set([...workspaceOverrides(config), ...(await keysInSettingsFiles(files))]);
-    const keys = TRUSTED_ONLY.map((k) => `aitk.inference.${k}`).filter((k) => found.has(k));
+    const keys = TRUSTED_ONLY.map((k) => fullKey(k)).filter((k) => found.has(k));
     const said = keys.join(',');
     if (keys.length && said !== this.ignoredSaid) this.output.warn(ignoredMessage(keys));
     this.ignoredSaid = said;
@@ -197,11 +232,10 @@ export class ServerManager implements vscode.Disposable {
     client.onRequest(SERVER_METHODS.getToken, (params: unknown) =>
       getToken(params, {
         tokenCommand: () =>
-          vscode.workspace.getConfiguration('aitk.inference').get<string>('tokenCommand')?.trim() ||
-          process.env.AITK_AZURE_TOKEN_COMMAND,
+          vscode.workspace.getConfiguration(CONFIG_SECTION).get<string>(CONFIG_KEYS.tokenCommand)?.trim() || process.env.AITK_AZURE_TOKEN_COMMAND,
         // No session for this tenant yet: VS Code asks the user to sign in to it.
         microsoftSession: async (scopes) =>
-          (await vscode.authentication.getSession(authProvider(trustedValue(vscode.workspace.getConfiguration('aitk.inference'), 'cloud')), scopes, { createIfNone: true }))?.accessToken,
+          (await vscode.authentication.getSession(authProvider(trustedValue(vscode.workspace.getConfiguration(CONFIG_SECTION), 'cloud')), scopes, { createIfNone: true }))?.accessToken,
       }),
     );
     client.onNotification(SERVER_METHODS.copyToClipboard, (params: { text?: unknown }) => {
@@ -212,7 +246,7 @@ export class ServerManager implements vscode.Disposable {
       this.onCopyApiKey(typeof params?.workspaceFolder === 'string' ? params.workspaceFolder : undefined);
     });
     client.onNotification(SERVER_METHODS.runProvision, () => {
-      void vscode.commands.executeCommand('aitk.inference.provision');
+      void vscode.commands.executeCommand(COMMANDS.provision);
     });
     for (const hook of this.clientHooks) hook(client);
     const host: ActionHost = {

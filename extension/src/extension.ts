@@ -12,24 +12,7 @@ import { runServerCommand } from './progress';
 import { redactingChannel } from './redact';
 import { scaffold } from './scaffold';
 
-export const COMMANDS = {
-  provision: 'aitk.inference.provision',
-  deploy: 'aitk.inference.deploy',
-  status: 'aitk.inference.status',
-  copyApiKey: 'aitk.inference.copyApiKey',
-  createProjectFiles: 'aitk.inference.createProjectFiles',
-} as const;
-
-export const SERVER_COMMANDS = {
-  provision: 'aitk.inference.server.provision',
-  deploy: 'aitk.inference.server.deploy',
-  status: 'aitk.inference.server.status',
-  apiKey: 'aitk.inference.server.api-key',
-  logs: 'aitk.inference.server.logs',
-  stop: 'aitk.inference.server.stop',
-  start: 'aitk.inference.server.start',
-  down: 'aitk.inference.server.down',
-} as const;
+import { COMMANDS, SERVER_COMMANDS } from './settings';
 
 let manager: ServerManager | undefined;
 
@@ -80,10 +63,11 @@ async function runCommand(
     return undefined;
   }
   try {
-    const outcome = await runServerCommand(manager.transport(client), title, SERVER_COMMANDS[kind], {
-      workspaceFolder: folder.uri.toString(),
-      ...extra,
-    });
+    const transport = manager.transport(client);
+    // Tracked: a restart the user asks for meanwhile waits for it.
+    const outcome = await manager.commands.track(kind, () =>
+      runServerCommand(transport, title, SERVER_COMMANDS[kind], { workspaceFolder: folder.uri.toString(), ...extra }),
+    );
     if (outcome.cancelled) {
       manager.output.info(`${linePrefix(folder)}${title}: cancelled.`);
       return undefined;
@@ -146,6 +130,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(COMMANDS.status, () => showStatus()),
     vscode.commands.registerCommand(COMMANDS.copyApiKey, () => copyApiKeyFor(context, undefined)),
     vscode.commands.registerCommand(COMMANDS.createProjectFiles, (folder?: vscode.Uri) => createProjectFiles(context, folder)),
+    vscode.commands.registerCommand(COMMANDS.restartServer, () => manager?.requestRestart('asked for by the user')),
   );
   registerOperateCommands(context, manager, runCommand);
 }

@@ -1,6 +1,5 @@
-// Crash-restart policy and the server's environment (no language-client imports: unit-testable).
-import type * as vscode from 'vscode';
-import { trustedValue } from './trustedSettings';
+// Crash-restart policy and the wait for running commands before a restart (no language-client
+// imports: unit-testable).
 
 /** Crashes tolerated within RESTART_WINDOW_MS before the server is left stopped. */
 export const MAX_RESTARTS = 3;
@@ -29,17 +28,41 @@ export class RestartPolicy {
   }
 }
 
-/** The server's environment: the trusted cloud, ARM endpoint and CA bundle settings (user scope only). */
-export function serverEnvironment(config: Pick<vscode.WorkspaceConfiguration, 'inspect'>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, PYTHONUNBUFFERED: '1' };
-  const cloud = trustedValue(config, 'cloud');
-  if (cloud) env.AZURE_CLOUD = cloud;
-  const arm = trustedValue(config, 'armEndpoint');
-  if (arm) env.AZURE_RESOURCE_MANAGER_ENDPOINT = arm;
-  const ca = trustedValue(config, 'caBundle');
-  if (ca) {
-    env.REQUESTS_CA_BUNDLE = ca;
-    env.SSL_CERT_FILE = ca;
+/**
+ * Counts the server commands in flight, so a restart (a new interpreter, the Restart command)
+ * waits for them instead of killing a deploy halfway: `whenIdle` runs its callback at once when
+ * nothing runs, else when the last running command ends. Several requests collapse into one.
+ */
+export class RunningCommands {
+  private readonly running = new Set<string>();
+  private pending: (() => void) | undefined;
+
+  get names(): string[] {
+    return [...this.running];
   }
-  return env;
+
+  async track<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const id = `${name}#${Math.random()}`;
+    this.running.add(id);
+    try {
+      return await work();
+    } finally {
+      this.running.delete(id);
+      if (this.running.size === 0 && this.pending) {
+        const run = this.pending;
+        this.pending = undefined;
+        run();
+      }
+    }
+  }
+
+  /** Runs `fn` once idle; returns the names of the commands it waits for (empty: ran now). */
+  whenIdle(fn: () => void): string[] {
+    if (this.running.size === 0) {
+      fn();
+      return [];
+    }
+    this.pending = fn;
+    return [...this.running].map((id) => id.split('#')[0] ?? id);
+  }
 }

@@ -3,6 +3,7 @@
 // a tear down is the server's aitk/input request.
 import * as vscode from 'vscode';
 import type { ServerManager } from './client';
+import { COMMANDS } from './settings';
 
 /** Server → client notifications of these commands (see server/README.md). */
 export const OPERATE_METHODS = {
@@ -10,12 +11,7 @@ export const OPERATE_METHODS = {
   runCommand: 'aitk/runCommand',
 } as const;
 
-export const OPERATE_COMMANDS = {
-  logs: 'aitk.inference.logs',
-  stop: 'aitk.inference.stop',
-  start: 'aitk.inference.start',
-  down: 'aitk.inference.down',
-} as const;
+export const OPERATE_COMMANDS = { logs: COMMANDS.logs, stop: COMMANDS.stop, start: COMMANDS.start, down: COMMANDS.down } as const;
 
 type Runner = (kind: 'logs' | 'stop' | 'start' | 'down', title: string, extra?: Record<string, unknown>) => Promise<unknown>;
 

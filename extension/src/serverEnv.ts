@@ -1,37 +1,36 @@
-// The Python environment that runs the server: the chosen interpreter itself when it already has
-// the bundled server version, else a private venv in the extension's global storage, created and
-// filled from the server package shipped inside the extension on first start, reused afterwards.
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+// How the server process is started. A platform-specific VSIX carries the server's dependencies in
+// bundled/libs (common/ plus one folder per CPython minor, see scripts/bundle_python_libs.py):
+// server/launch.py puts them first on sys.path, so the chosen interpreter needs nothing installed,
+// and nothing is created, copied or downloaded on first start. Without bundled libraries (a
+// development checkout) the interpreter must already have this exact server version.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { type Exec, execProcess } from './exec';
+import { describeSource, type Interpreter } from './interpreter';
+import { CONFIG_KEYS, fullKey } from './settings';
 
-export interface ExecResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+/** A failure to get the server running, in plain words; `openSettings`: the fix is a setting. */
+export class ServerStartError extends Error {
+  constructor(
+    message: string,
+    readonly openSettings = false,
+  ) {
+    super(message);
+  }
 }
 
-export type Exec = (command: string, args: string[], options?: { cwd?: string }) => Promise<ExecResult>;
+export interface BundleManifest {
+  target: string;
+  /** CPython minors with a bundled/libs/cpXY folder, e.g. ["3.11", "3.12", "3.13"]. */
+  pythons: string[];
+}
 
-export const execFile: Exec = (command, args, options) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options?.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-
-/** A failure to get the server running, in plain words for the user. */
-export class ServerStartError extends Error {}
-
-export const MIN_PYTHON: readonly [number, number] = [3, 11];
-
-/** Files of the bundled server package (relative to the extension root) that pip installs. */
-export const BUNDLE_FILES = ['pyproject.toml', 'README.md', 'server/aitk_inference'];
+export interface Launch {
+  command: string;
+  args: string[];
+  /** For the log: where the server's libraries come from. */
+  libraries: string;
+}
 
 export async function bundleVersion(extensionRoot: string): Promise<string> {
   const pyproject = await fs.readFile(path.join(extensionRoot, 'pyproject.toml'), 'utf8');
@@ -40,109 +39,53 @@ export async function bundleVersion(extensionRoot: string): Promise<string> {
   return m[1];
 }
 
-/** Changes when the pinned dependencies change, so the venv is rebuilt then and only then. */
-export async function bundleFingerprint(extensionRoot: string): Promise<string> {
-  const pyproject = await fs.readFile(path.join(extensionRoot, 'pyproject.toml'));
-  return createHash('sha256').update(pyproject).digest('hex').slice(0, 16);
-}
-
-export function venvPython(venvDir: string): string {
-  return process.platform === 'win32' ? path.join(venvDir, 'Scripts', 'python.exe') : path.join(venvDir, 'bin', 'python');
-}
-
-function tail(text: string, lines = 5): string {
-  return text.trim().split('\n').slice(-lines).join('\n');
+export async function readManifest(extensionRoot: string): Promise<BundleManifest | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(extensionRoot, 'bundled', 'libs', 'manifest.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const data = JSON.parse(text) as Partial<BundleManifest>;
+  if (typeof data.target !== 'string' || !Array.isArray(data.pythons)) return undefined;
+  return { target: data.target, pythons: data.pythons.filter((p): p is string => typeof p === 'string') };
 }
 
 /** The installed aitk-inference version seen by `python`, or undefined. */
 export async function installedServerVersion(exec: Exec, python: string): Promise<string | undefined> {
   const probe = 'import importlib.metadata as m\ntry: print(m.version("aitk-inference"))\nexcept m.PackageNotFoundError: pass';
   try {
-    const out = await exec(python, ['-c', probe]);
+    const out = await exec(python, ['-c', probe], { timeoutMs: 20_000 });
     return out.code === 0 && out.stdout.trim() ? out.stdout.trim() : undefined;
   } catch {
     return undefined;
   }
 }
 
-export async function checkPythonVersion(exec: Exec, python: string, source: string): Promise<void> {
-  let out: ExecResult;
-  try {
-    out = await exec(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
-  } catch (err) {
-    throw new ServerStartError(`Could not run the Python interpreter "${python}" (from ${source}): ${(err as Error).message}. Set "aitk.inference.python" to a Python ${MIN_PYTHON.join('.')}+ interpreter.`);
-  }
-  const [major, minor] = out.stdout.trim().split('.').map(Number);
-  if (out.code !== 0 || major === undefined || minor === undefined) {
-    throw new ServerStartError(`The Python interpreter "${python}" (from ${source}) did not run: ${tail(out.stderr, 2)}`);
-  }
-  if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
-    throw new ServerStartError(`The inference server needs Python ${MIN_PYTHON.join('.')}+, but "${python}" (from ${source}) is ${major}.${minor}. Set "aitk.inference.python" to a newer interpreter.`);
-  }
-}
-
-async function copyTree(src: string, dest: string): Promise<void> {
-  await fs.cp(src, dest, {
-    recursive: true,
-    filter: (p) => !p.includes('__pycache__') && !p.endsWith('.egg-info'),
-  });
-}
-
-export interface EnsureOptions {
-  basePython: string;
-  source: string;
-  extensionRoot: string;
-  storageDir: string;
-  exec?: Exec;
-  log: (line: string) => void;
-  /** Wraps the (slow, first start only) install so the user sees a progress notification. */
-  withInstallProgress: <T>(task: (report: (message: string) => void) => Promise<T>) => Thenable<T>;
-}
-
-/** Returns the interpreter to start the server with. */
-export async function ensureServerPython(opts: EnsureOptions): Promise<string> {
-  const exec = opts.exec ?? execFile;
-  const version = await bundleVersion(opts.extensionRoot);
-  await checkPythonVersion(exec, opts.basePython, opts.source);
-  // A developer setup (or CI) whose interpreter already has this exact server version runs it as is.
-  if ((await installedServerVersion(exec, opts.basePython)) === version) {
-    opts.log(`Using ${opts.basePython} (${opts.source}): it has aitk-inference ${version}.`);
-    return opts.basePython;
-  }
-  const fingerprint = await bundleFingerprint(opts.extensionRoot);
-  const venvDir = path.join(opts.storageDir, `server-venv-${version}`);
-  const stamp = path.join(venvDir, '.aitk-installed');
-  const python = venvPython(venvDir);
-  try {
-    if ((await fs.readFile(stamp, 'utf8')).trim() === fingerprint) {
-      opts.log(`Using the server environment ${venvDir}.`);
-      return python;
-    }
-  } catch {
-    // no stamp: install below
-  }
-  return opts.withInstallProgress(async (report) => {
-    const fail = (what: string, out: ExecResult): never => {
-      opts.log(`${what} failed:\n${out.stdout}\n${out.stderr}`);
-      throw new ServerStartError(`Could not install the AI Toolkit inference server into ${venvDir}: ${what} failed: ${tail(out.stderr, 3) || `exit code ${String(out.code)}`}. Check the network or proxy for pip, or set "aitk.inference.python" to an interpreter that has aitk-inference ${version}.`);
+export async function serverLaunch(extensionRoot: string, python: Interpreter, exec: Exec = execProcess): Promise<Launch> {
+  const manifest = await readManifest(extensionRoot);
+  const named = `"${python.path}" (${describeSource(python.source)}, ${python.implementation} ${python.version})`;
+  if (manifest && python.implementation === 'cpython' && manifest.pythons.includes(python.minor)) {
+    // -I: the user's PYTHONPATH and site-packages cannot shadow the bundled versions.
+    return {
+      command: python.path,
+      args: ['-I', path.join(extensionRoot, 'server', 'launch.py'), 'serve'],
+      libraries: `the libraries bundled for ${manifest.target}, CPython ${python.minor}`,
     };
-    await fs.rm(venvDir, { recursive: true, force: true });
-    await fs.mkdir(opts.storageDir, { recursive: true });
-    report('Creating a Python environment…');
-    opts.log(`Creating ${venvDir} with ${opts.basePython}`);
-    const venv = await exec(opts.basePython, ['-m', 'venv', venvDir]);
-    if (venv.code !== 0) fail(`"${opts.basePython} -m venv"`, venv);
-    // pip builds in the source folder: copy the bundle out of the (possibly read-only) extension folder.
-    const src = path.join(opts.storageDir, `server-src-${version}`);
-    await fs.rm(src, { recursive: true, force: true });
-    for (const rel of BUNDLE_FILES) await copyTree(path.join(opts.extensionRoot, rel), path.join(src, rel));
-    report('Installing the inference server and the Azure SDKs (first start only)…');
-    opts.log(`pip install ${src}`);
-    const pip = await exec(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-q', src]);
-    if (pip.code !== 0) fail('pip install', pip);
-    await fs.rm(src, { recursive: true, force: true });
-    await fs.writeFile(stamp, fingerprint);
-    opts.log(`Installed aitk-inference ${version} into ${venvDir}.`);
-    return python;
-  });
+  }
+  const version = await bundleVersion(extensionRoot);
+  if ((await installedServerVersion(exec, python.path)) === version) {
+    return { command: python.path, args: ['-m', 'aitk_inference', 'serve'], libraries: `aitk-inference ${version} installed in ${python.path}` };
+  }
+  const setting = `"${fullKey(CONFIG_KEYS.python)}"`;
+  if (manifest) {
+    throw new ServerStartError(
+      `This build of the extension (${manifest.target}) carries the server's libraries for CPython ${manifest.pythons.join(', ')}, and ${named} is not one of them. Set ${setting} to one of those.`,
+      true,
+    );
+  }
+  throw new ServerStartError(
+    `This copy of the extension has no bundled Python libraries (it is not a platform-specific VSIX), and ${named} does not have aitk-inference ${version}. Install the extension's VSIX for your platform, or set ${setting} to an interpreter that has aitk-inference ${version}.`,
+    true,
+  );
 }

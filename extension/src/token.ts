@@ -1,6 +1,8 @@
 // Azure access tokens for the server's `aitk/getToken`: from a token command (az-style JSON) when
 // one is configured, else from VS Code's built-in Microsoft authentication provider.
-import { spawn } from 'node:child_process';
+import { type ExecResult, execProcess } from './exec';
+
+export const TOKEN_COMMAND_TIMEOUT_MS = 120_000;
 
 export interface TokenResult {
   token: string;
@@ -59,18 +61,9 @@ export function buildTokenCommand(template: string, scopes: string[]): string {
   return template.split('{scopes}').join(scopes.map(shellQuote).join(' '));
 }
 
-export type Runner = (command: string, env: NodeJS.ProcessEnv) => Promise<{ code: number | null; stdout: string; stderr: string }>;
+export type Runner = (command: string, env: NodeJS.ProcessEnv) => Promise<ExecResult>;
 
-export const shellRunner: Runner = (command, env) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, { shell: true, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+export const shellRunner: Runner = (command, env) => execProcess(command, [], { shell: true, env, timeoutMs: TOKEN_COMMAND_TIMEOUT_MS });
 
 /** Runs the token command; the tenant (when the server names one) is in AITK_TOKEN_TENANT. */
 export async function runTokenCommand(template: string, scopes: string[], run: Runner = shellRunner, tenantId?: string): Promise<TokenResult> {
@@ -86,6 +79,7 @@ export async function runTokenCommand(template: string, scopes: string[], run: R
   } catch (err) {
     throw new Error(`The token command ${source} could not be started: ${(err as Error).message}`);
   }
+  if (out.timedOut) throw new Error(`The token command ${source} did not finish within ${TOKEN_COMMAND_TIMEOUT_MS / 1000} s.`);
   if (out.code !== 0) {
     const detail = out.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 500);
     throw new Error(`The token command ${source} failed (exit code ${String(out.code)})${detail ? `: ${detail}` : '.'}`);

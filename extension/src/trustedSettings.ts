@@ -18,6 +18,17 @@ export function trustedValue(config: Pick<vscode.WorkspaceConfiguration, 'inspec
   return typeof value === 'string' && value.trim() ? value.trim() : undefined;
 }
 
+/**
+ * The `aitk.inference` section as the server gets it (workspace/configuration answers): every
+ * other key as VS Code resolved it, the trusted keys from user scope only ('' when unset).
+ */
+export function withTrustedValues(section: unknown, config: Pick<vscode.WorkspaceConfiguration, 'inspect'>): unknown {
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) return section;
+  const out: Record<string, unknown> = { ...(section as Record<string, unknown>) };
+  for (const key of TRUSTED_ONLY) out[key] = trustedValue(config, key) ?? '';
+  return out;
+}
+
 /** The `aitk.inference.*` keys of TRUSTED_ONLY that a workspace or folder sets (and that are ignored). */
 export function workspaceOverrides(config: Pick<vscode.WorkspaceConfiguration, 'inspect'>): string[] {
   return TRUSTED_ONLY.filter((key) => {

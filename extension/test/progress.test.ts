@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { SERVER_COMMANDS } from '../src/settings';
 import { type CommandTransport, ProgressFeeder, type ProgressStep, runServerCommand, type WorkDoneValue } from '../src/progress';
 import { mockWindow, RecordingProgress, resetMock } from './helpers';
 
@@ -63,11 +64,11 @@ describe('progress', () => {
       emit({ kind: 'end' });
       return { endpointUrl: 'https://app.example' };
     });
-    const outcome = await runServerCommand(transport, 'AI Toolkit: Deploy', 'aitk.inference.server.deploy', { workspaceFolder: 'file:///w' }, () => 'T1');
+    const outcome = await runServerCommand(transport, 'AI Toolkit: Deploy', SERVER_COMMANDS.deploy, { workspaceFolder: 'file:///w' }, () => 'T1');
     assert.deepEqual(outcome, { cancelled: false, result: { endpointUrl: 'https://app.example' } });
     assert.equal(seen.options?.location, vscode.ProgressLocation.Notification);
     assert.equal(seen.options?.cancellable, true);
-    assert.equal(transport.calls[0]?.command, 'aitk.inference.server.deploy');
+    assert.equal(transport.calls[0]?.command, SERVER_COMMANDS.deploy);
     assert.deepEqual(transport.calls[0]?.args, [{ workspaceFolder: 'file:///w', workDoneToken: 'aitk-T1' }]);
     assert.deepEqual(progress.steps, [{ message: 'Deploy' }, { message: 'Restarting', increment: 50 }]);
     assert.equal(transport.handlers.size, 0, 'the progress handler is disposed after the command');
@@ -85,7 +86,7 @@ describe('progress', () => {
           source.cancel();
         }),
     );
-    const outcome = await runServerCommand(transport, 'Deploy', 'aitk.inference.server.deploy', {}, () => 'T2');
+    const outcome = await runServerCommand(transport, 'Deploy', SERVER_COMMANDS.deploy, {}, () => 'T2');
     assert.deepEqual(outcome, { cancelled: true });
     assert.equal(transport.calls[0]?.cancel.isCancellationRequested, true);
     assert.deepEqual(transport.cancelled, ['aitk-T2']);

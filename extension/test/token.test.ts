@@ -44,8 +44,16 @@ describe('token command', () => {
     await assert.rejects(runTokenCommand('/nonexistent/token-cmd', SCOPES), /failed \(exit code 127\)/);
   });
 
+  it('a token command that hangs is stopped and named', async () => {
+    const run = async () => ({ code: null, stdout: '', stderr: '', timedOut: true });
+    await assert.rejects(runTokenCommand('/opt/bin/get-token --secret hunter2', SCOPES, run), (err: Error) => {
+      assert.equal(err.message, 'The token command "/opt/bin/get-token" did not finish within 120 s.');
+      return true;
+    });
+  });
+
   it('getToken uses the command when configured, else the Microsoft session', async () => {
-    const run = async (command: string) => ({ code: 0, stdout: JSON.stringify({ accessToken: `from:${command}`, expires_on: 2000000000 }), stderr: '' });
+    const run = async (command: string) => ({ code: 0, stdout: JSON.stringify({ accessToken: `from:${command}`, expires_on: 2000000000 }), stderr: '', timedOut: false });
     const viaCommand = await getToken({ scopes: SCOPES }, { tokenCommand: () => 'tok {scopes}', microsoftSession: () => Promise.reject(new Error('not asked')), run });
     assert.deepEqual(viaCommand, { token: 'from:tok https://management.azure.com/.default', expiresOn: 2000000000 });
 

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -11,7 +12,8 @@ import { type BrowserContext, chromium, type Locator, type Page } from 'playwrig
 export const REPO = path.resolve(__dirname, '..', '..');
 export const CODE_SERVER = path.join(REPO, '.tools', 'code-server', 'node_modules', '.bin', 'code-server');
 export const CHROMIUM = '/usr/bin/chromium';
-export const VSIX = path.join(REPO, 'dist', 'aitk-inference.vsix');
+// The platform-specific VSIX for this machine (scripts/package.sh), carrying the server's libraries.
+export const VSIX = path.join(REPO, 'dist', `aitk-inference-${process.platform}-${process.arch}.vsix`);
 export const PYTHON = path.join(REPO, '.venv', 'bin', 'python');
 export const FAKE_AZ = path.join(REPO, 'tests', 'azure_emulator', 'fake_az', 'az');
 export const ARTIFACTS = path.join(REPO, 'test-artifacts', 'e2e');
@@ -20,7 +22,7 @@ export const ARTIFACTS = path.join(REPO, 'test-artifacts', 'e2e');
 export function missingPrerequisite(): string | undefined {
   if (!existsSync(CODE_SERVER)) return `code-server is not installed at ${CODE_SERVER}: run scripts/install-e2e-tools.sh.`;
   if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing: run scripts/install-e2e-tools.sh (apt-get install chromium).`;
-  if (!existsSync(VSIX)) return `${VSIX} is missing: run npm run package.`;
+  if (!existsSync(VSIX)) return `${VSIX} is missing: run bash scripts/package.sh.`;
   if (!existsSync(PYTHON)) return `${PYTHON} is missing: run scripts/bootstrap.sh.`;
   return undefined;
 }
@@ -115,8 +117,39 @@ export function codeServerDirs(root: string): CodeServerDirs {
 }
 
 /** Keeps code-server out of the home folder and /tmp. */
-export function codeServerEnv(dirs: CodeServerDirs, extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { ...process.env, XDG_CONFIG_HOME: path.join(dirs.root, 'xdg-config'), XDG_DATA_HOME: path.join(dirs.root, 'xdg-data'), TMPDIR: path.join(dirs.root, 'tmp'), ...extra };
+export function codeServerEnv(dirs: CodeServerDirs, extra: Record<string, string>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, XDG_CONFIG_HOME: path.join(dirs.root, 'xdg-config'), XDG_DATA_HOME: path.join(dirs.root, 'xdg-data'), TMPDIR: path.join(dirs.root, 'tmp'), ...extra };
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * What a user's clean machine looks like to the extension: `pathDirs` only on PATH (the system
+ * python3 unless a test says otherwise), no proxy, and a package index that cannot be reached, so
+ * anything that tried pip or the network on first start would fail.
+ */
+export function cleanMachineEnv(base: NodeJS.ProcessEnv, pathDirs: string[], closedIndexPort: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const key of Object.keys(env)) {
+    if (/^(https?|all|no|ftp)_proxy$/i.test(key) || /^PIP_|^PYTHON|^VIRTUAL_ENV$|^PYENV/.test(key)) delete env[key];
+  }
+  const index = `http://127.0.0.1:${closedIndexPort}/simple`;
+  return {
+    ...env,
+    PATH: [...pathDirs, path.dirname(process.execPath)].join(path.delimiter),
+    PIP_INDEX_URL: index,
+    PIP_EXTRA_INDEX_URL: index,
+    PIP_CONFIG_FILE: os.devNull,
+    // code-server otherwise re-reads the environment from a login shell, whose profile rewrites PATH.
+    VSCODE_CLI: '1',
+  };
 }
 
 export function installExtension(dirs: CodeServerDirs, env: NodeJS.ProcessEnv): void {
@@ -256,9 +289,11 @@ export class Workbench {
     );
   }
 
-  async pickItem(title: RegExp, label: string, screenshotName?: string): Promise<void> {
+  /** A RegExp label is matched against the item's label alone (not its description or group). */
+  async pickItem(title: RegExp, label: string | RegExp, screenshotName?: string): Promise<void> {
     await this.waitForQuickInput(title);
-    const row = this.quickInput.locator('.monaco-list-row', { hasText: label }).first();
+    const rows = this.quickInput.locator('.monaco-list-row');
+    const row = (typeof label === 'string' ? rows.filter({ hasText: label }) : rows.filter({ has: this.page.locator('.label-name', { hasText: label }) })).first();
     await row.waitFor({ state: 'visible', timeout: 30_000 });
     if (screenshotName) await this.screenshot(screenshotName);
     await row.click();

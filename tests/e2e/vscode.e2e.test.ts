@@ -1,13 +1,18 @@
-// End to end in a real VS Code (code-server + headless chromium): the packaged .vsix, the real
-// Python server it starts, and the local Azure emulator. Screenshots: test-artifacts/e2e/.
+// End to end in a real VS Code (code-server + headless chromium): the packaged platform-specific
+// .vsix on a clean profile, with no interpreter setting (the system python3 from PATH), no proxy
+// and the package index unreachable; the real Python server it starts, and the local Azure
+// emulator. Screenshots: test-artifacts/e2e/.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { CONFIG_KEYS, fullKey } from '../../extension/src/settings';
 import {
   ARTIFACTS,
+  cleanMachineEnv,
+  closedPort,
   codeServerDirs,
   codeServerEnv,
   type EmulatorInfo,
@@ -33,8 +38,8 @@ import {
 const SERVER_MODULE = path.join(REPO, 'server', 'aitk_inference', 'lsp', 'server.py');
 const PROVISION = 'AI Toolkit: Provision Azure Container Apps for inference';
 const DEPLOY = 'AI Toolkit: Deploy for inference';
-const CREATE_FILES = 'AI Toolkit: Create inference project files';
 const STATUS = 'AI Toolkit: Show inference status';
+const CREATE_FILES = 'AI Toolkit: Create inference project files';
 const RESOURCE_GROUP = 'rg-e2e-inference';
 const STREAM_LOGS = 'AI Toolkit: Stream Inference Logs';
 // A small app that prints a known line (tests/core/operate/talking_app.py), run by the emulator's process runtime.
@@ -80,12 +85,13 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
   let page: Page;
   let wb: Workbench;
   let userData = '';
+  let dirs: ReturnType<typeof codeServerDirs>;
   let failed = false;
 
+  // No interpreter setting: the extension finds python3 on PATH and brings the rest itself.
   const userSettings: Record<string, unknown> = {
-    'aitk.inference.python': PYTHON,
     // As a user of az would write it: the requested scope, and the tenant the server asks for.
-    'aitk.inference.tokenCommand': `${FAKE_AZ} account get-access-token --output json --scope {scopes} \${AITK_TOKEN_TENANT:+--tenant $AITK_TOKEN_TENANT}`,
+    [fullKey(CONFIG_KEYS.tokenCommand)]: `${FAKE_AZ} account get-access-token --output json --scope {scopes} \${AITK_TOKEN_TENANT:+--tenant $AITK_TOKEN_TENANT}`,
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
     'workbench.enableExperiments': false,
@@ -93,6 +99,25 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     'extensions.autoUpdate': false,
     'telemetry.telemetryLevel': 'off',
     'security.workspace.trust.enabled': false,
+    // Message results in the trace (the channel traces once its log level is Trace, set below).
+    [fullKey(CONFIG_KEYS.traceServer)]: 'verbose',
+  };
+  /** Sets one aitk.inference setting the way a user does, in the Settings editor. */
+  const setSetting = async (key: string, value: string): Promise<void> => {
+    await wb.runCommand('Preferences: Open User Settings');
+    const editor = wb.page.locator('.settings-editor');
+    await editor.waitFor({ state: 'visible', timeout: 30_000 });
+    const search = editor.locator('.suggest-input-container .view-lines').first();
+    await search.click();
+    await wb.page.keyboard.press('Control+A');
+    await wb.page.keyboard.type(fullKey(key));
+    // Wait for the search to narrow the list: before that, the first text input is another setting.
+    await editor.locator('.settings-count-widget', { hasText: '1 Setting Found' }).waitFor({ state: 'visible', timeout: 30_000 });
+    await eventually('the search to show the setting', async () => (plain(await search.innerText()).trim() === fullKey(key) ? true : undefined), 10_000, 200);
+    const input = editor.locator('.setting-item-contents input').first();
+    await input.waitFor({ state: 'visible', timeout: 30_000 });
+    await input.fill(value);
+    await input.press('Tab');
   };
   const logText = (): string =>
     findFiles(userData, /^AI Toolkit\.log$/)
@@ -118,17 +143,22 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     // Slower long-running operations keep the progress notification on screen long enough to see.
     await emulatorSettings(info, { operation_step_delay: 0.4, revision_activation_delay: 3 });
 
-    const dirs = codeServerDirs(path.join(root, 'code-server'));
+    dirs = codeServerDirs(path.join(root, 'code-server'));
     userData = dirs.userData;
     // The server reaches the emulator like a sovereign-cloud user's server reaches its cloud: the
     // ARM endpoint and CA bundle come from the environment. The token comes from the token command
     // setting (az-style JSON); az is NOT on PATH, so a fallback credential could not succeed.
-    const env = codeServerEnv(dirs, {
-      AZURE_RESOURCE_MANAGER_ENDPOINT: info.arm,
-      REQUESTS_CA_BUNDLE: info.ca,
-      SSL_CERT_FILE: info.ca,
-      AZURE_TOKEN_CREDENTIALS: 'AzureCliCredential',
-    });
+    const clean = cleanMachineEnv(process.env, ['/usr/bin', '/bin'], await closedPort());
+    const env = codeServerEnv(
+      dirs,
+      {
+        AZURE_RESOURCE_MANAGER_ENDPOINT: info.arm,
+        REQUESTS_CA_BUNDLE: info.ca,
+        SSL_CERT_FILE: info.ca,
+        AZURE_TOKEN_CREDENTIALS: 'AzureCliCredential',
+      },
+      clean,
+    );
     installExtension(dirs, env);
     writeUserSettings(dirs, userSettings);
     const started = await startCodeServer(dirs, env);
@@ -207,6 +237,18 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     assert.deepEqual(texts, [], `nothing else shown: ${texts.join(' | ')}`);
     assert.doesNotMatch(logText(), /Error in server/);
     assert.equal(readConfig().ACA_APP_NAME, null, 'nothing was provisioned');
+  });
+
+  it('turns on the LSP message trace (its own channel, "AI Toolkit Trace")', async () => {
+    await wb.page.keyboard.press('Escape');
+    await wb.runCommand('Developer: Set Log Level...');
+    // Two untitled pickers: the logger, then its level (the first one also offers a level for all).
+    const rows = wb.quickInput.locator('.monaco-list-row');
+    const byLabel = (label: RegExp): Locator => rows.filter({ has: wb.page.locator('.label-name', { hasText: label }) }).first();
+    await byLabel(/^AI Toolkit Trace$/).click();
+    await byLabel(/^AI Toolkit Trace$/).waitFor({ state: 'detached', timeout: 30_000 });
+    await byLabel(/^Trace$/).click();
+    await wb.page.keyboard.press('Escape');
   });
 
   it('provisions: pickers answered, progress shown, infra/inference.config.json written', async () => {
@@ -297,7 +339,7 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
 
   it('shows the server log in the AI Toolkit output channel, without secrets', async () => {
     await wb.runCommand('Output: Show Output Channels...');
-    await wb.pickItem(/./, 'AI Toolkit');
+    await wb.pickItem(/./, /^AI Toolkit$/);
     const view = wb.page.locator('.part.panel .view-lines').first();
     await view.waitFor({ state: 'visible', timeout: 30_000 });
     await wb.screenshot('output-channel');
@@ -313,9 +355,19 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
       30_000,
     );
     assert.match(log, /aitk_inference serve/);
+    // First start on a clean machine: the system python3, the VSIX's own libraries, nothing built.
+    assert.match(log, /Python: \/usr\/bin\/python3 \(on PATH, cpython 3\.1[1-3]\.\d+\)/);
+    assert.match(log, /with the libraries bundled for linux-x64, CPython 3\.1[1-3]\)/);
+    assert.deepEqual(findFiles(userData, /^pyvenv\.cfg$/), [], 'no virtual environment was created');
     assert.ok(log.includes(`Opening ${endpoint}`), 'the server logged the Go to Inference Endpoint choice');
     assert.match(log, new RegExp(RESOURCE_GROUP));
     assert.doesNotMatch(log, /eyJ[\w-]+\.eyJ/, 'no access token (a JWT) in the log');
+    assert.doesNotMatch(log, /Sending response 'aitk\/getToken/, 'the trace is not in the AI Toolkit channel');
+
+    // The trace has the client's answers to aitk/getToken, with the token redacted.
+    const trace = findFiles(userData, /^AI Toolkit Trace\.log$/).map((f) => readFileSync(f, 'utf8')).join('\n');
+    assert.match(trace, /Sending response 'aitk\/getToken - \([\w-]+\)'[^\n]*\n(?:[^\n]*\n){0,2}\s*"token": "\*\*\*"/);
+    assert.doesNotMatch(trace, /eyJ[\w-]+\.[\w-]+\./, 'no JWT in the trace');
   });
 
   it('Status ends with a summary notification and every line is logged once', async () => {
@@ -337,6 +389,8 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     assert.equal(count('Inference endpoint:'), 2, '"Inference endpoint" once for the provision and once for the deploy');
     const appLinks = log.split('\n').filter((line) => line.includes('#@/resource/') && line.endsWith(`/providers/Microsoft.App/containerApps/${app}`));
     assert.equal(appLinks.length, 3, 'the app\'s portal link for provision, deploy and status');
+    assert.match(log, new RegExp(`App: +${app} \\(resource group ${RESOURCE_GROUP}, subscription `));
+    assert.match(log, /Provisioning: +Succeeded/);
   });
 
   it('cancels a running deploy from its progress notification', async () => {
@@ -405,22 +459,55 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     await emulatorRuntime(info, 'quickstart');
   });
 
-  it('restarts the server on a setting change and reports one that cannot start in plain words', async () => {
-    // What a user does in the Settings editor; the extension restarts the server with the new interpreter.
-    await wb.runCommand('Preferences: Open User Settings');
-    await wb.page.locator('.settings-editor').waitFor({ state: 'visible', timeout: 30_000 });
-    await wb.page.keyboard.type('aitk.inference.python');
-    // Wait for the search to narrow the list: before that, the first text input is another setting.
-    await wb.page.locator('.settings-editor .settings-count-widget', { hasText: '1 Setting Found' }).waitFor({ state: 'visible', timeout: 30_000 });
-    const input = wb.page.locator('.settings-editor .setting-item-contents', { hasText: 'Inference: Python' }).locator('input').first();
-    await input.waitFor({ state: 'visible', timeout: 30_000 });
-    await input.fill('/nonexistent/python3');
-    await input.press('Tab');
-    const toast = await wb.waitForNotificationText(/inference server did not start/, 60_000);
+  it('a settings change during a deploy: the deploy completes, then the server restarts with the new interpreter', async () => {
+    await wb.page.keyboard.press('Escape');
+    // A slower readiness wait keeps the deploy in flight while the settings change.
+    await emulatorSettings(info, { revision_activation_delay: 40 });
+    const deploysBefore = (logText().match(/Deployment done: \d+ file/g) ?? []).length;
+    const startsBefore = (logText().match(/Starting .*aitk_inference serve/g) ?? []).length;
+    writeFileSync(path.join(workspace, 'inference', 'changed.txt'), 'a change to upload\n');
+    await wb.runCommand(DEPLOY);
+    await wb.notification(DEPLOY).waitFor({ state: 'visible', timeout: 120_000 });
+    // In the Settings editor: a live setting (the CA bundle, the same file) and the interpreter.
+    await setSetting(CONFIG_KEYS.caBundle, info.ca);
+    await setSetting(CONFIG_KEYS.python, '/nonexistent/python3');
+    const waiting = await wb.waitForNotificationText(/restarts when the running command ends \(deploy\)/, 60_000);
+    await wb.screenshot('restart-waits-for-deploy');
+    assert.ok(await waiting.isVisible());
+    await wb.waitForNotification('Deployment done.', 5 * 60_000).catch(async (err: unknown) => {
+      // The restart's own error may already be on screen once the deploy is done: accept that order.
+      if (!(await wb.notification('Deployment done.').isVisible())) throw err;
+    });
+    const log = logText();
+    assert.equal((log.match(/Deployment done: \d+ file/g) ?? []).length, deploysBefore + 1, 'the deploy in flight completed');
+    assert.match(log, /Settings applied: aitk\.inference\.caBundle\./, 'the live setting reached the running server');
+
+    const toast = await wb.waitForNotificationText(/inference server did not start/, 120_000);
     await wb.page.waitForTimeout(700); // past the fade-in, for the screenshot
     await wb.screenshot('server-start-error');
     const text = plain(await toast.innerText());
-    assert.match(text, /"\/nonexistent\/python3" \(from the aitk\.inference\.python setting\)/);
-    assert.match(text, /Show log/);
+    assert.match(text, /"\/nonexistent\/python3" \(from the aitk\.inference\.python setting\) could not be run/);
+    assert.match(text, /Set "aitk\.inference\.python" to a Python 3\.11 or newer interpreter\./);
+    assert.match(text, /Open Settings/);
+    const restarted = logText();
+    assert.ok(restarted.indexOf('Restarting the inference server') > restarted.lastIndexOf('Deployment done:'), 'the restart came after the deploy');
+    assert.equal((restarted.match(/Starting .*aitk_inference serve/g) ?? []).length, startsBefore, 'no server started with the bad interpreter');
+
+    await toast.locator('.monaco-button', { hasText: 'Open Settings' }).first().click();
+    const search = wb.page.locator('.settings-editor .suggest-input-container .view-lines').first();
+    await search.waitFor({ state: 'visible', timeout: 30_000 });
+    await wb.screenshot('open-settings');
+    assert.match(plain(await search.innerText()), new RegExp(fullKey(CONFIG_KEYS.python).replace(/\./g, '\\.')));
+  });
+
+  it('"AI Toolkit: Restart Inference Server" starts the server again', async () => {
+    await wb.page.keyboard.press('Escape');
+    const starts = (): number => (logText().match(/Starting .*aitk_inference serve/g) ?? []).length;
+    const before = starts();
+    await setSetting(CONFIG_KEYS.python, ''); // empty again: python3 from PATH
+    await wb.runCommand('AI Toolkit: Restart Inference Server');
+    await eventually('the restarted server', async () => (starts() > before ? true : undefined), 120_000);
+    assert.match(logText(), /Restarting the inference server: asked for by the user\./);
+    assert.deepEqual(await wb.errors(), [], 'no error on screen');
   });
 });

@@ -60,6 +60,7 @@ class ScriptedUser:
     closed_picks: int = 0  # pickers the server closed ($/cancelRequest) while they were open
     answers_tokens: bool = True
     token_error: bool = False  # answer aitk/getToken with an error (e.g. the user declined sign-in)
+    registrations: list[dict[str, Any]] = field(default_factory=list)  # client/registerCapability
 
     def attach(self, client: LanguageClient) -> None:
         @client.feature("aitk/pick")
@@ -97,6 +98,13 @@ class ScriptedUser:
                 token, expires_on = tokens.issue(tenant, tokens.resource_from_scope(params["scopes"][0]))
                 self.issued_tokens.append(token)
                 return {"token": token, "expiresOn": expires_on}
+
+        @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+        def register_capability(params: types.RegistrationParams) -> None:
+            for registration in params.registrations:
+                self.registrations.append(
+                    {"method": registration.method, "options": plain(registration.register_options)}
+                )
 
         @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
         def message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
@@ -181,8 +189,14 @@ async def start_session() -> AsyncIterator[StartSession]:
     started: list[Session] = []
 
     async def start(
-        folders: list[Path], *, env: dict[str, str] | None = None, user: ScriptedUser | None = None
+        folders: list[Path],
+        *,
+        env: dict[str, str] | None = None,
+        user: ScriptedUser | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> Session:
+        """``settings``: the client answers workspace/configuration (``aitk.inference`` section)
+        and offers dynamic registration for didChangeConfiguration, as VS Code does."""
         # Sign-in fallback (DefaultAzureCredential) uses the az stand-in only: never a real
         # identity endpoint.
         server_env = {
@@ -212,6 +226,13 @@ async def start_session() -> AsyncIterator[StartSession]:
             ),
             workspace=types.WorkspaceClientCapabilities(workspace_folders=True),
         )
+        if settings is not None:
+            client.set_configuration(settings, section="aitk.inference")
+            assert capabilities.workspace is not None
+            capabilities.workspace.configuration = True
+            capabilities.workspace.did_change_configuration = types.DidChangeConfigurationClientCapabilities(
+                dynamic_registration=True
+            )
         session = Session(client, user, None)  # type: ignore[arg-type]
         started.append(session)
         result = await client.initialize_session(

@@ -10,6 +10,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from aitk_inference import __version__
+from aitk_inference.lsp import configuration
 from aitk_inference.lsp.credential import TokenCache
 from aitk_inference.lsp.operations import OperationRegistry
 
@@ -35,3 +36,4 @@ class AitkLanguageServer(LanguageServer):
         )
         self.operations = OperationRegistry()
         self.token_cache = TokenCache()
+        self.settings = configuration.LiveSettings()

@@ -14,7 +14,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from aitk_inference.core.operations import OPERATIONS
-from aitk_inference.lsp import methods
+from aitk_inference.lsp import configuration, methods
 from aitk_inference.lsp.commands import run_command
 from aitk_inference.lsp.language_server import AitkLanguageServer
 
@@ -24,6 +24,7 @@ def _register_command(server: AitkLanguageServer, name: str) -> None:
     command = methods.server_command(name)
 
     async def handler(ls: AitkLanguageServer, *args: Any) -> Any:
+        await configuration.refresh(ls)  # the settings as they are now (no restart needed)
         return await run_command(ls, name, command, args)
 
     server.command(command)(handler)
@@ -34,6 +35,17 @@ def create_server() -> AitkLanguageServer:
 
     for name in OPERATIONS:
         _register_command(server, name)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: AitkLanguageServer, params: types.InitializedParams) -> None:
+        await configuration.register(ls)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def configuration_changed(
+        ls: AitkLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        # The pushed payload is ignored: the section is pulled, as before a command.
+        await configuration.refresh(ls)
 
     @server.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def progress_cancel(ls: AitkLanguageServer, params: types.WorkDoneProgressCancelParams) -> None:
