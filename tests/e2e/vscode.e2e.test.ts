@@ -107,6 +107,10 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     await wb.runCommand('Preferences: Open User Settings');
     const editor = wb.page.locator('.settings-editor');
     await editor.waitFor({ state: 'visible', timeout: 30_000 });
+    // Machine-scoped settings (where tokens go, which CAs are trusted) live on the Remote tab in
+    // code-server, as in any remote window; the others on the User tab.
+    const machineScoped = (['cloud', 'armEndpoint', 'caBundle'] as string[]).includes(key);
+    await editor.locator('.settings-tabs-widget .action-label', { hasText: machineScoped ? /^Remote/ : /^User$/ }).first().click();
     const search = editor.locator('.suggest-input-container .view-lines').first();
     await search.click();
     await wb.page.keyboard.press('Control+A');
@@ -203,6 +207,18 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     await wb.page.keyboard.press('Escape');
   });
 
+  it('turns on the LSP message trace (its own channel, "AI Toolkit Trace")', async () => {
+    await wb.page.keyboard.press('Escape');
+    await wb.runCommand('Developer: Set Log Level...');
+    // Two untitled pickers: the logger, then its level (the first one also offers a level for all).
+    const rows = wb.quickInput.locator('.monaco-list-row');
+    const byLabel = (label: RegExp): Locator => rows.filter({ has: wb.page.locator('.label-name', { hasText: label }) }).first();
+    await byLabel(/^AI Toolkit Trace$/).click();
+    await byLabel(/^AI Toolkit Trace$/).waitFor({ state: 'detached', timeout: 30_000 });
+    await byLabel(/^Trace$/).click();
+    await wb.page.keyboard.press('Escape');
+  });
+
   it('a deploy before provisioning names every empty key and Open inference.config.json opens the file', async () => {
     await wb.runCommand(DEPLOY);
     const toast = await wb.waitForNotificationText(/SUBSCRIPTION_ID is empty/, 120_000);
@@ -237,18 +253,6 @@ describe('AI Toolkit extension in VS Code (code-server), against the Azure emula
     assert.deepEqual(texts, [], `nothing else shown: ${texts.join(' | ')}`);
     assert.doesNotMatch(logText(), /Error in server/);
     assert.equal(readConfig().ACA_APP_NAME, null, 'nothing was provisioned');
-  });
-
-  it('turns on the LSP message trace (its own channel, "AI Toolkit Trace")', async () => {
-    await wb.page.keyboard.press('Escape');
-    await wb.runCommand('Developer: Set Log Level...');
-    // Two untitled pickers: the logger, then its level (the first one also offers a level for all).
-    const rows = wb.quickInput.locator('.monaco-list-row');
-    const byLabel = (label: RegExp): Locator => rows.filter({ has: wb.page.locator('.label-name', { hasText: label }) }).first();
-    await byLabel(/^AI Toolkit Trace$/).click();
-    await byLabel(/^AI Toolkit Trace$/).waitFor({ state: 'detached', timeout: 30_000 });
-    await byLabel(/^Trace$/).click();
-    await wb.page.keyboard.press('Escape');
   });
 
   it('provisions: pickers answered, progress shown, infra/inference.config.json written', async () => {
