@@ -46,6 +46,7 @@ from azure.core.exceptions import (
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError, AzureOperationError, ConfigError, OperationCancelled
 from aitk_inference.core.reporting import CancellationToken, Progress
+from aitk_inference.core.sync.lean_share import LeanShare
 from aitk_inference.core.sync.local_errors import LocalFileVanished, local_read_error
 from aitk_inference.core.sync.manifest import (
     MANIFEST_PATH,
@@ -121,7 +122,16 @@ async def sync_project(
                     conn.share, target.share_name, progress=progress, cancel=cancel, timing=lock_timing
                 ) as lock:
                     run = _SyncRun(
-                        conn.share, project, local, progress, cancel, concurrency, range_size, lock, take_over
+                        conn.share,
+                        conn.lean,
+                        project,
+                        local,
+                        progress,
+                        cancel,
+                        concurrency,
+                        range_size,
+                        lock,
+                        take_over,
                     )
                     counts = await run.execute()
             finally:
@@ -139,6 +149,7 @@ class _SyncRun:
     def __init__(
         self,
         share: ShareClient,
+        lean: LeanShare,
         project: Path,
         local: list[LocalFile],
         progress: Progress,
@@ -149,6 +160,7 @@ class _SyncRun:
         take_over: TakeOver | None,
     ) -> None:
         self.share = share
+        self.lean = lean
         self.project = project
         self.local = local
         self.progress = progress
@@ -286,13 +298,11 @@ class _SyncRun:
     async def _list_dir(self, folder: str) -> tuple[str, RemoteDir]:
         listing = RemoteDir(True)
         try:
-            directory = self.share.get_directory_client(folder)
-            async for item in directory.list_directories_and_files(include=["Etag"]):
-                if getattr(item, "is_directory", False):
+            for item in await self.lean.list_dir(folder):
+                if item.is_directory:
                     listing.subdirs.add(item.name)
                 else:
-                    size = int(getattr(item, "size", 0) or 0)
-                    listing.files[item.name] = RemoteFile(size, getattr(item, "etag", None) or None)
+                    listing.files[item.name] = RemoteFile(item.size, item.etag)
         except ResourceNotFoundError as err:
             if getattr(err, "error_code", None) == "ShareNotFound":
                 raise
@@ -363,7 +373,7 @@ class _SyncRun:
             with contextlib.suppress(ResourceExistsError):
                 await self.share.get_directory_client(parent_dir(MANIFEST_PATH)).create_directory()
             self.manifest_dir_exists = True
-        uploader = Uploader(self.share, range_slots=self.limit, cancel=None)
+        uploader = Uploader(self.share, self.lean, range_slots=self.limit, cancel=None)
         await uploader.upload(MANIFEST_PATH, Source(len(data), data=data), hashlib.md5(data).digest())
 
     async def _upload_all(self, files: list[LocalFile], hashes: dict[str, FileHash]) -> None:
@@ -373,6 +383,7 @@ class _SyncRun:
         self._report(f"Uploading {len(files)} files ({_mb(self.bytes_total)})…")
         uploader = Uploader(
             self.share,
+            self.lean,
             range_slots=self.limit,
             cancel=self.cancel,
             on_bytes=self._on_bytes,

@@ -15,13 +15,14 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from azure.storage.fileshare import ContentSettings
 
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.reporting import CancellationToken
+from aitk_inference.core.sync.lean_share import LeanShare
 from aitk_inference.core.sync.local_errors import local_read_error
 from aitk_inference.core.sync.manifest import temp_path_for
 
@@ -67,6 +68,7 @@ class Uploader:
     def __init__(
         self,
         share: ShareClient,
+        lean: LeanShare,
         *,
         range_slots: int,
         cancel: CancellationToken | None,
@@ -74,6 +76,7 @@ class Uploader:
         range_size: int = RANGE_SIZE,
     ) -> None:
         self._share = share
+        self._lean = lean
         self._slots = asyncio.Semaphore(range_slots)
         self._range_slots = range_slots
         self._cancel = cancel
@@ -100,10 +103,9 @@ class Uploader:
         before the rename (e.g. the local file changed meanwhile). Returns the target's ETag after
         the rename."""
         self._check()
-        temp = self._share.get_file_client(temp_path_for(path, uuid.uuid4().hex[:12]))
-        known_md5 = md5 if isinstance(md5, bytes) else None
-        settings = ContentSettings(content_md5=bytearray(known_md5)) if known_md5 is not None else None
-        await temp.create_file(source.size, content_settings=settings)
+        temp_path = temp_path_for(path, uuid.uuid4().hex[:12])
+        temp = self._share.get_file_client(temp_path)
+        await self._lean.create_file(temp_path, source.size, md5 if isinstance(md5, bytes) else None)
         try:
             ranges = [
                 (offset, min(self._range_size, source.size - offset))
@@ -115,7 +117,7 @@ class Uploader:
                 async with self._slots:  # the read happens inside the slot: bounded memory
                     self._check()
                     data = await source.read(offset, length)
-                    await temp.upload_range(data, offset=offset, length=length)
+                    await self._lean.put_range(temp_path, offset, data)
                 self._on_bytes(length)
 
             await run_bounded(ranges, put, self._range_slots)
@@ -125,13 +127,7 @@ class Uploader:
                 await temp.set_http_headers(content_settings=ContentSettings(content_md5=bytearray(digest)))
             if before_commit is not None:
                 before_commit()
-            renamed: dict[str, str] = {}
-
-            def keep_etag(response: Any) -> None:
-                renamed["etag"] = response.http_response.headers.get("ETag", "")
-
-            await temp.rename_file(path, overwrite=True, raw_response_hook=keep_etag)
-            return renamed.get("etag") or None
+            return await self._lean.rename(temp_path, path)
         except asyncio.CancelledError:
             raise  # the task is going away; the next sync deletes the leftover temp file
         except BaseException:
