@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aitk_inference.core.sync.walk import LocalFile
@@ -133,7 +133,7 @@ def hash_file(file: LocalFile) -> FileHash:
         while chunk := fh.read(HASH_CHUNK):
             sha.update(chunk)
             md5.update(chunk)
-    st = Path(file.abs_path).stat()
+    st = os.stat(file.abs_path)
     stable = st.st_mtime_ns == file.mtime_ns and st.st_size == file.size
     cacheable = file.mtime_ns if stable and file.mtime_ns < started - RACY_WINDOW_NS else None
     return FileHash(sha.hexdigest(), md5.digest(), cacheable)

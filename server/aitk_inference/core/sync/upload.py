@@ -36,7 +36,7 @@ class Source:
     """Bytes to upload: a local file read range by range, or an in-memory blob (the manifest)."""
 
     def __init__(
-        self, size: int, *, path: Path | None = None, data: bytes | None = None, name: str = ""
+        self, size: int, *, path: str | Path | None = None, data: bytes | None = None, name: str = ""
     ) -> None:
         self.size = size
         self.path = path
@@ -50,7 +50,7 @@ class Source:
         return await asyncio.to_thread(_pread, self.path, self.name, offset, length)
 
 
-def _pread(path: Path, name: str, offset: int, length: int) -> bytes:
+def _pread(path: str | Path, name: str, offset: int, length: int) -> bytes:
     try:
         with open(path, "rb") as fh:
             data = os.pread(fh.fileno(), length, offset)
