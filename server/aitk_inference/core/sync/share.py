@@ -126,4 +126,7 @@ async def open_share(
             retry_backoff=retry_backoff,
             retry_backoff_max=RETRY_BACKOFF_MAX,
         )
-        yield ShareConnection(share, transport, lean)
+        try:
+            yield ShareConnection(share, transport, lean)
+        finally:
+            await lean.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import uuid
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from azure.storage.fileshare.aio import ShareClient
 
 RANGE_SIZE = 4 * 1024 * 1024  # the largest range Azure Files accepts in one Put Range
+INLINE_READ = 256 * 1024  # reads up to this size happen on the event loop
 
 
 class Source:
@@ -47,6 +48,8 @@ class Source:
         if self.data is not None:
             return self.data[offset : offset + length]
         assert self.path is not None
+        if length <= INLINE_READ:  # a thread hop costs more than a small read
+            return _pread(self.path, self.name, offset, length)
         return await asyncio.to_thread(_pread, self.path, self.name, offset, length)
 
 
@@ -77,6 +80,10 @@ class Uploader:
     ) -> None:
         self._share = share
         self._lean = lean
+        # Temp names: random per run (concurrent runs never collide), then a counter (cheaper
+        # than a uuid per file).
+        self._run_token = secrets.token_hex(5) + "-"
+        self._uploads = 0
         self._slots = asyncio.Semaphore(range_slots)
         self._range_slots = range_slots
         self._cancel = cancel
@@ -103,7 +110,8 @@ class Uploader:
         before the rename (e.g. the local file changed meanwhile). Returns the target's ETag after
         the rename."""
         self._check()
-        temp_path = temp_path_for(path, uuid.uuid4().hex[:12])
+        self._uploads += 1
+        temp_path = temp_path_for(path, f"{self._run_token}{self._uploads:x}")
         temp = self._share.get_file_client(temp_path)
         await self._lean.create_file(temp_path, source.size, md5 if isinstance(md5, bytes) else None)
         try:
