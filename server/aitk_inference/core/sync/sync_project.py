@@ -82,6 +82,9 @@ MAX_PATH = 2048
 SMALL_FILE = 1024 * 1024
 HASH_BATCH = 256
 
+# Files uploading at once per request slot (``concurrency``).
+FILES_PER_SLOT = 4
+
 # Asked before overwriting files on the share that this tool did not write: True takes them over.
 TakeOver = Callable[[list[str]], Awaitable[bool]]
 
@@ -431,7 +434,7 @@ class _SyncRun:
             source = Source(f.size, path=f.abs_path, name=f.path)
             if h is not None and h.md5 is not None:
                 return await uploader.upload(f.path, source, h.md5, before_commit=lambda: before_commit(f))
-            hashing = asyncio.ensure_future(asyncio.to_thread(_hash_local, f))
+            hashing = asyncio.ensure_future(hash_big(f))
 
             async def md5_when_hashed() -> bytes:
                 done = hashes[f.path] = await hashing
@@ -448,7 +451,15 @@ class _SyncRun:
                     with contextlib.suppress(BaseException):
                         await hashing
 
-        await run_bounded(files, one, self.limit)
+        async def hash_big(f: LocalFile) -> FileHash:
+            async with hash_slots:
+                return await asyncio.to_thread(_hash_local, f)
+
+        # Many files in flight, so small files keep the connections busy (a small file is
+        # three short requests); memory stays bounded by the uploader's range slots, and big
+        # files hashed while they upload by ``hash_slots``.
+        hash_slots = asyncio.Semaphore(min(4, os.cpu_count() or 1))
+        await run_bounded(files, one, self.limit * FILES_PER_SLOT)
 
     def _on_bytes(self, n: int) -> None:
         self.bytes_done += n

@@ -112,7 +112,6 @@ class Uploader:
         self._check()
         self._uploads += 1
         temp_path = temp_path_for(path, f"{self._run_token}{self._uploads:x}")
-        temp = self._share.get_file_client(temp_path)
         await self._lean.create_file(temp_path, source.size, md5 if isinstance(md5, bytes) else None)
         try:
             ranges = [
@@ -132,7 +131,9 @@ class Uploader:
             self._check()
             if not isinstance(md5, bytes):
                 digest = await md5()
-                await temp.set_http_headers(content_settings=ContentSettings(content_md5=bytearray(digest)))
+                await self._share.get_file_client(temp_path).set_http_headers(
+                    content_settings=ContentSettings(content_md5=bytearray(digest))
+                )
             if before_commit is not None:
                 before_commit()
             return await self._lean.rename(temp_path, path)
@@ -140,5 +141,5 @@ class Uploader:
             raise  # the task is going away; the next sync deletes the leftover temp file
         except BaseException:
             with contextlib.suppress(Exception):
-                await temp.delete_file()
+                await self._share.get_file_client(temp_path).delete_file()
             raise
