@@ -419,6 +419,13 @@ class _SyncRun:
             _unchanged_since(f)
 
         async def one(f: LocalFile) -> None:
+            if f.size <= self.range_size:
+                await upload_counted(f)
+                return
+            async with big_lanes:  # big files few at a time, so some finish early (resumable)
+                await upload_counted(f)
+
+        async def upload_counted(f: LocalFile) -> None:
             self._step()
             try:
                 self.done[f.path] = await upload_one(f)
@@ -455,9 +462,10 @@ class _SyncRun:
             async with hash_slots:
                 return await asyncio.to_thread(_hash_local, f)
 
-        # Many files in flight, so small files keep the connections busy (a small file is
-        # three short requests); memory stays bounded by the uploader's range slots, and big
-        # files hashed while they upload by ``hash_slots``.
+        # Many small files in flight, so they keep the connections busy (a small file is three
+        # short requests); memory stays bounded by the uploader's range slots. Big files go
+        # ``concurrency`` at a time, hashed while they upload at most ``hash_slots`` at a time.
+        big_lanes = asyncio.Semaphore(self.limit)
         hash_slots = asyncio.Semaphore(min(4, os.cpu_count() or 1))
         await run_bounded(files, one, self.limit * FILES_PER_SLOT)
 
