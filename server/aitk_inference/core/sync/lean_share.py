@@ -192,7 +192,7 @@ class LeanShare:
         headers = {
             "x-ms-write": "update",
             "content-type": "application/octet-stream",
-            "range": f"bytes={offset}-{offset + len(data) - 1}",
+            "x-ms-range": f"bytes={offset}-{offset + len(data) - 1}",  # as the SDK sends it
         }
         await self._send("PUT", path, [("comp", "range")], headers, data)
 
