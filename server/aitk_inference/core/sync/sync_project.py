@@ -46,6 +46,7 @@ from azure.core.exceptions import (
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError, AzureOperationError, ConfigError, OperationCancelled
 from aitk_inference.core.reporting import CancellationToken, Progress
+from aitk_inference.core.sync.hashing import hash_files, hash_local
 from aitk_inference.core.sync.lean_share import LeanShare
 from aitk_inference.core.sync.local_errors import LocalFileVanished, local_read_error
 from aitk_inference.core.sync.manifest import (
@@ -58,7 +59,6 @@ from aitk_inference.core.sync.manifest import (
     ancestors,
     cached_hash,
     dirs_to_list,
-    hash_file,
     is_reserved,
     next_manifest,
     parent_dir,
@@ -77,10 +77,6 @@ _BAD_NAME = re.compile(r'["\\:|<>*?\x00-\x1f]')
 # Azure Files' length limits, in characters.
 MAX_NAME = 255
 MAX_PATH = 2048
-
-# Files below this size are hashed one after another on one thread, HASH_BATCH per hand-off.
-SMALL_FILE = 1024 * 1024
-HASH_BATCH = 256
 
 # Files uploading at once per request slot (``concurrency``).
 FILES_PER_SLOT = 4
@@ -333,35 +329,7 @@ class _SyncRun:
             total = sum(f.size for f in todo)
             self.progress.report(f"Hashing {len(todo)} files ({_mb(total)})…")
 
-            # Small files in batches on one thread: hashlib keeps the GIL for small inputs, so
-            # threads would only contend (5x slower). Big ones on a few threads (it releases it).
-            small = [f for f in todo if f.size < SMALL_FILE]
-            big = [f for f in todo if f.size >= SMALL_FILE]
-            batches = [small[i : i + HASH_BATCH] for i in range(0, len(small), HASH_BATCH)]
-
-            async def batch(files: list[LocalFile]) -> None:
-                self.cancel.raise_if_cancelled()
-                for f, h in zip(files, await asyncio.to_thread(_hash_batch, files), strict=True):
-                    if isinstance(h, LocalFileVanished):
-                        self._vanished(h)
-                    else:
-                        hashes[f.path] = h
-
-            async def one(f: LocalFile) -> None:
-                self.cancel.raise_if_cancelled()
-                try:
-                    hashes[f.path] = await asyncio.to_thread(_hash_local, f)
-                except LocalFileVanished as gone:
-                    self._vanished(gone)
-
-            async def small_ones() -> None:
-                for files in batches:
-                    await batch(files)
-
-            async def big_ones() -> None:
-                await run_bounded(big, one, min(4, os.cpu_count() or 1))
-
-            await run_bounded([small_ones, big_ones], lambda work: work(), 2)
+            hashes.update(await hash_files(todo, self.cancel, self._vanished))
         if self.vanished:  # gone before anything was sent: as if deleted before the deploy
             gone = set(self.vanished)
             self.local = [f for f in self.local if f.path not in gone]
@@ -437,7 +405,7 @@ class _SyncRun:
         async def upload_one(f: LocalFile) -> str | None:
             h = hashes.get(f.path)
             if h is not None and h.md5 is None:  # cached, but the share lost the file: need the MD5
-                h = hashes[f.path] = await asyncio.to_thread(_hash_local, f)
+                h = hashes[f.path] = await asyncio.to_thread(hash_local, f)
             source = Source(f.size, path=f.abs_path, name=f.path)
             if h is not None and h.md5 is not None:
                 return await uploader.upload(f.path, source, h.md5, before_commit=lambda: before_commit(f))
@@ -460,7 +428,7 @@ class _SyncRun:
 
         async def hash_big(f: LocalFile) -> FileHash:
             async with hash_slots:
-                return await asyncio.to_thread(_hash_local, f)
+                return await asyncio.to_thread(hash_local, f)
 
         # Many small files in flight, so they keep the connections busy (a small file is three
         # short requests); memory stays bounded by the uploader's range slots. Big files go
@@ -478,23 +446,6 @@ class _SyncRun:
         if pct - self._last_pct >= 0.5 or pct == 100.0 or self._last_pct < 0:
             self._last_pct = pct
             self.progress.report(message, round(pct, 1))
-
-
-def _hash_batch(files: list[LocalFile]) -> list[FileHash | LocalFileVanished]:
-    out: list[FileHash | LocalFileVanished] = []
-    for f in files:
-        try:
-            out.append(_hash_local(f))
-        except LocalFileVanished as gone:
-            out.append(gone)
-    return out
-
-
-def _hash_local(f: LocalFile) -> FileHash:
-    try:
-        return hash_file(f)
-    except OSError as err:
-        raise local_read_error(f.path, err) from err
 
 
 def _unchanged_since(f: LocalFile) -> None:

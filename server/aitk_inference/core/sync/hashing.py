@@ -1,0 +1,73 @@
+"""Hashing many local files without thread contention.
+
+hashlib keeps the GIL for inputs under 2 KiB and Python's file handling around it holds it too,
+so small files hashed on several threads only take turns (measured 5x slower than one thread
+for 50,000 small files). Small files are therefore hashed one after another on one worker
+thread, handed over in batches (one thread hop per batch, and cancellation between batches);
+big files go to a few threads, where hashlib releases the GIL and the disk reads overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+
+from aitk_inference.core.bounded import run_bounded
+from aitk_inference.core.reporting import CancellationToken
+from aitk_inference.core.sync.local_errors import LocalFileVanished, local_read_error
+from aitk_inference.core.sync.manifest import FileHash, hash_file
+from aitk_inference.core.sync.walk import LocalFile
+
+SMALL_FILE = 1024 * 1024
+HASH_BATCH = 256
+BIG_FILE_THREADS = min(4, os.cpu_count() or 1)
+
+
+def hash_local(f: LocalFile) -> FileHash:
+    try:
+        return hash_file(f)
+    except OSError as err:
+        raise local_read_error(f.path, err) from err
+
+
+def _hash_batch(files: list[LocalFile]) -> list[FileHash | LocalFileVanished]:
+    out: list[FileHash | LocalFileVanished] = []
+    for f in files:
+        try:
+            out.append(hash_local(f))
+        except LocalFileVanished as gone:
+            out.append(gone)
+    return out
+
+
+async def hash_files(
+    files: list[LocalFile], cancel: CancellationToken, vanished: Callable[[LocalFileVanished], None]
+) -> dict[str, FileHash]:
+    """SHA-256 and MD5 of each file; files deleted meanwhile are reported to ``vanished``."""
+    hashes: dict[str, FileHash] = {}
+    small = [f for f in files if f.size < SMALL_FILE]
+    big = [f for f in files if f.size >= SMALL_FILE]
+
+    async def small_ones() -> None:
+        for start in range(0, len(small), HASH_BATCH):
+            cancel.raise_if_cancelled()
+            batch = small[start : start + HASH_BATCH]
+            for f, h in zip(batch, await asyncio.to_thread(_hash_batch, batch), strict=True):
+                if isinstance(h, LocalFileVanished):
+                    vanished(h)
+                else:
+                    hashes[f.path] = h
+
+    async def one(f: LocalFile) -> None:
+        cancel.raise_if_cancelled()
+        try:
+            hashes[f.path] = await asyncio.to_thread(hash_local, f)
+        except LocalFileVanished as gone:
+            vanished(gone)
+
+    async def big_ones() -> None:
+        await run_bounded(big, one, BIG_FILE_THREADS)
+
+    await run_bounded([small_ones, big_ones], lambda work: work(), 2)
+    return hashes
