@@ -96,7 +96,7 @@ class EmulatorProcess:
         self.ca: str = info["ca"]
         self.data = Path(info["data"])
 
-    async def settings(self, **values: float) -> None:
+    async def settings(self, **values: float | bool) -> None:
         """POST /_emulator/settings (the emulator's control route; any bearer token)."""
         context = ssl.create_default_context(cafile=self.ca)
         async with (
@@ -344,7 +344,7 @@ async def main() -> None:
             os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = emulator.ca
             shares = [*trees, *(f"{t}-base" for t in trees), "big"]
             targets = await create_shares(await resolve_cloud(arm_endpoint=emulator.arm), shares)
-            await emulator.settings(file_latency=args.latency_ms / 1000)
+            await emulator.settings(file_latency=args.latency_ms / 1000, record_traffic=False)
             print(
                 f"emulator: separate process (pid {emulator.proc.pid}); {os.cpu_count()} CPUs, {machine_load()};"
                 f" file latency {args.latency_ms:g} ms; baseline {args.baseline or 'none'}"

@@ -78,7 +78,7 @@ _BAD_NAME = re.compile(r'["\\:|<>*?\x00-\x1f]')
 MAX_NAME = 255
 MAX_PATH = 2048
 
-# Files uploading at once per request slot (``concurrency``).
+# Small files uploading (and folders listed) at once per request slot (``concurrency``).
 FILES_PER_SLOT = 4
 
 # Asked before overwriting files on the share that this tool did not write: True takes them over.
@@ -188,7 +188,10 @@ class _SyncRun:
 
     async def execute(self) -> tuple[int, int, int, int, int]:
         manifest = await self._read_manifest()
-        listed = await run_bounded(dirs_to_list(self.local, manifest), self._list_dir, self.limit)
+        # Listings are small requests: many in flight, so round trips overlap on big trees.
+        listed = await run_bounded(
+            dirs_to_list(self.local, manifest), self._list_dir, self.limit * FILES_PER_SLOT
+        )
         remote = dict(listed)
         self.manifest_dir_exists = remote[parent_dir(MANIFEST_PATH)].exists
         self.progress.report("Comparing with the share…")
