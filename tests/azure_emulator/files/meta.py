@@ -156,13 +156,15 @@ class ShareMeta:
             self.save()
         return self.props
 
-    def get(self, rel: str) -> Entry | None:
+    def get(self, rel: str, st: os.stat_result | None = None) -> Entry | None:
         """The entry for ``rel`` if the path exists on disk (creating a missing sidecar entry).
+        ``st``: the path's stat, when the caller has just taken it (a listing).
 
         A file written on disk after the service last changed it (through the mount, as a replica
         writes over SMB) gets a new Last-Modified and ETag, as Azure gives a file written over SMB."""
         try:
-            st = os.stat(os.path.join(self._root, rel) if rel else self._root)  # no Path: a hot path
+            if st is None:
+                st = os.stat(os.path.join(self._root, rel) if rel else self._root)  # no Path: hot
         except OSError:
             if rel in self.entries:
                 self.remove(rel)
