@@ -230,7 +230,7 @@ def deploy_line(label: str, rows: list[dict[str, Any]], bound: float | None = No
         f"  {label:<22} {wall:7.2f} s {req:7d} req  CPU s client {client:6.2f} emulator {emulator:6.2f}"
         f"  RSS {median(rows, 'rss_mib'):5.0f} MiB"
     )
-    if uploaded and req:
+    if uploaded > 1 and req:  # a first deploy: the per-file cost of uploading
         text += (
             f"  client ms/file {1000 * client / uploaded:.2f} vs emulator ms/req {1000 * emulator / req:.2f}"
         )
