@@ -78,6 +78,9 @@ _BAD_NAME = re.compile(r'["\\:|<>*?\x00-\x1f]')
 MAX_NAME = 255
 MAX_PATH = 2048
 
+# Ranges in flight per request slot (``concurrency``): 2 x 8 x 4 MiB, as many as a plain
+# parallel upload keeps in flight (memory: about 3x range size per range in flight).
+RANGES_PER_SLOT = 2
 # Small files uploading (and folders listed) at once per request slot (``concurrency``).
 FILES_PER_SLOT = 4
 
@@ -379,7 +382,7 @@ class _SyncRun:
         uploader = Uploader(
             self.share,
             self.lean,
-            range_slots=self.limit,
+            range_slots=self.limit * RANGES_PER_SLOT,
             cancel=self.cancel,
             on_bytes=self._on_bytes,
             range_size=self.range_size,
