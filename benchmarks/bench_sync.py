@@ -1,28 +1,31 @@
-"""Project sync against the Azure emulator in its own process, next to baselines measured in the same run.
+"""Project sync at scale against the Azure emulator in its own process, as ratios to bounds
+measured in the same run.
 
-Run: ``.venv/bin/python -m benchmarks.bench_sync [--runs N] [--big-mib M] [--latency-ms 0,20]`` from
-the repository root. It starts ``python -m tests.azure_emulator`` as a separate process (so the
-emulator and the client do not share one GIL), creates a resource group, storage account and shares
-through ARM with the real management SDK, reads the endpoint and key the way deploy does
-(``primaryEndpoints.file`` + listKeys), and prints medians of ``--runs`` runs:
+Run: ``.venv/bin/python -m benchmarks.bench_sync [--quick] [--runs N] [--baseline DIR]`` from the
+repository root. The emulator runs as ``python -m tests.azure_emulator`` (its own process and GIL);
+shares are created through ARM with the real management SDK, and endpoint and key are read as
+deploy reads them. Every client operation runs in a fresh process (``benchmarks.sync_worker``),
+so each has its own CPU seconds and peak RSS; the emulator's CPU seconds over the same span are
+read from /proc. Figures (medians of ``--runs`` where repeated; first deploys run once):
 
-1. a 2,000-file project: the initial sync, then a no-change re-deploy (seconds and HTTP requests),
-   next to the naive way of deciding what changed (one properties request per file);
-2. upload throughput of a 200 MiB file through ``sync_project`` (hashing, parallel ranges, temp
-   name + rename) as a ratio to a plain single-stream upload of the same bytes to the same emulator
-   (the SDK's ``upload_file`` with ``max_concurrency=1``: create + sequential 4 MiB range PUTs, the
-   closest Azure Files has to one PUT of the whole file), with the CPU seconds each side used.
+1. per tree (2,000 files in 200 folders, 20,000 in one flat folder, 50,000 in 5,000 folders two
+   levels deep): first deploy, no-change re-deploy and one-file-change re-deploy: seconds,
+   requests, client and emulator CPU, client CPU per uploaded file vs emulator CPU per request,
+   peak RSS; re-deploys as a ratio to the bound "manifest GET + local walk" measured in the same
+   run; first deploys as a ratio to the same deploy by ``--baseline`` (a checkout of the tool
+   before this work, e.g. ``git worktree add /tmp/base db3230e``), run against the same emulator;
+2. the walk with ignore rules vs a plain scandir + stat of the same tree;
+3. hashing every file of a tree with the tool vs sequentially on one thread;
+4. a big file (``--big-mib``, 200 by default): sync vs a raw create + parallel 4 MiB Put Range
+   upload (16 in flight, no hashing, no rename) of the same bytes, and peak RSS of each.
 
-Figures 1 (re-deploy) and 2 are taken at each ``--latency-ms``: the emulator's file service waits
-that long before answering each request (``settings.file_latency``), standing in for the round trip
-to a region; at 0 ms loopback has no latency for parallel requests to hide.
+``--quick`` shrinks everything (2,000 and 5,000 files, a 32 MiB file, one run) for iteration.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import signal
@@ -32,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +43,17 @@ import aiohttp
 from aitk_inference.core.azure.clients import resource_client, storage_client
 from aitk_inference.core.azure.cloud import Cloud
 from aitk_inference.core.azure.cloud_metadata import resolve_cloud
-from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.config import DeployTarget
 from aitk_inference.core.deploy.deploy import share_target
-from aitk_inference.core.reporting import CancellationToken, NullProgress
-from aitk_inference.core.sync.share import ShareTarget, open_share
-from aitk_inference.core.sync.sync_project import sync_project
+from aitk_inference.core.sync.share import ShareTarget
 from azure.core.credentials import AccessToken
 
 REPO = Path(__file__).resolve().parent.parent
-FILES = 2000
-FOLDERS = 40
 SUBSCRIPTION = "3f2c7a1e-5b8d-4e0f-9a6c-1d2e3f4a5b6c"  # the emulator's first subscription
 GROUP = "rg-bench"
 ACCOUNT = "benchacct"
 LOCATION = "eastus"
+GITIGNORE = "*.pyc\n__pycache__/\n*.log\nbuild/\n!keep.log\n/dist\n**/tmp/**\n"
 
 
 class StaticToken:
@@ -97,7 +96,7 @@ class EmulatorProcess:
         self.ca: str = info["ca"]
         self.data = Path(info["data"])
 
-    async def settings(self, **values: float) -> None:
+    async def settings(self, **values: float | bool) -> None:
         """POST /_emulator/settings (the emulator's control route; any bearer token)."""
         context = ssl.create_default_context(cafile=self.ca)
         async with (
@@ -142,158 +141,10 @@ async def create_shares(cloud: Cloud, shares: list[str]) -> dict[str, ShareTarge
     return targets
 
 
-def make_project(root: Path) -> list[str]:
-    """2,000 small source-like files in 40 folders, last edited an hour ago."""
-    past = int((time.time() - 3600) * 1e9)
-    paths = []
-    for i in range(FILES):
-        path = root / f"pkg{i % FOLDERS}" / f"module_{i}.py"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(os.urandom(512 + (i * 37) % 3000))
-        os.utime(path, ns=(past, past))
-        paths.append(path.relative_to(root).as_posix())
-    return paths
-
-
-def make_big(root: Path, mib: int) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "model.safetensors"
-    with open(path, "wb") as fh:
-        for _ in range(mib):
-            fh.write(os.urandom(1024 * 1024))
-    return path
-
-
-async def sync(project: Path, target: ShareTarget) -> tuple[float, int, int]:
-    started = time.perf_counter()
-    result = await sync_project(project, target, progress=NullProgress(), cancel=CancellationToken())
-    return time.perf_counter() - started, result.requests, result.bytes_uploaded
-
-
-async def per_file_check(paths: list[str], target: ShareTarget) -> tuple[float, int]:
-    """Baseline: ask the share about every file (what a manifest-less sync would do)."""
-    started = time.perf_counter()
-    async with open_share(target) as conn:
-
-        async def props(path: str) -> None:
-            await conn.share.get_file_client(path).get_file_properties()
-
-        await run_bounded(paths, props, 8)
-        return time.perf_counter() - started, conn.requests
-
-
-async def single_stream_upload(path: Path, size: int, target: ShareTarget) -> float:
-    async with open_share(target) as conn:
-        await conn.share.get_directory_client("baseline").create_directory()
-        client = conn.share.get_file_client("baseline/" + path.name)
-        started = time.perf_counter()
-        with open(path, "rb") as fh:  # noqa: ASYNC230  # the SDK reads the stream chunk by chunk
-            await client.upload_file(fh, length=size, max_concurrency=1)
-        elapsed = time.perf_counter() - started
-        await conn.share.get_directory_client("baseline").get_file_client(path.name).delete_file()
-        await conn.share.get_directory_client("baseline").delete_directory()
-        return elapsed
-
-
-def sha256_of(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
-async def median_of(runs: int, measure: Callable[[], Awaitable[float]]) -> tuple[float, list[float]]:
-    times = [await measure() for _ in range(runs)]
-    return statistics.median(times), times
-
-
-def fmt(times: list[float]) -> str:
-    return ", ".join(f"{t:.2f}" for t in times)
-
-
-async def initial_sync(tmp: Path, target: ShareTarget) -> list[str]:
-    project = tmp / "project"
-    paths = make_project(project)
-    first_s, first_req, first_bytes = await sync(project, target)
-    print(f"{FILES}-file project ({FOLDERS} folders)")
-    print(f"  initial sync:              {first_s:7.2f} s  {first_req:6d} requests  ({first_bytes} bytes)")
-    return paths
-
-
-async def bench_redeploy(tmp: Path, paths: list[str], target: ShareTarget, runs: int) -> None:
-    again: list[tuple[float, int, int]] = [await sync(tmp / "project", target) for _ in range(runs)]
-    naive = [await per_file_check(paths, target) for _ in range(runs)]
-    again_s = statistics.median(a[0] for a in again)
-    naive_s = statistics.median(n[0] for n in naive)
-    again_req, naive_req = again[-1][1], naive[-1][1]
-    assert all(a[2] == 0 for a in again), "a no-change re-deploy uploaded bytes"
-    print(
-        f"  no-change re-deploy:       {again_s:7.2f} s  {again_req:6d} requests  (0 bytes; runs: {fmt([a[0] for a in again])} s)"
-    )
-    print(f"  baseline, 1 request/file:  {naive_s:7.2f} s  {naive_req:6d} requests")
-    print(
-        f"  re-deploy vs baseline:     {again_s / naive_s:7.2f}x time, {again_req / naive_req:.3f}x requests"
-    )
-
-
 def process_cpu(pid: int) -> float:
     """CPU seconds (user + system, all threads) a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Cost:
-    """Wall seconds and CPU seconds of this process and the emulator process over one upload."""
-
-    def __init__(self, emulator_pid: int) -> None:
-        self.pid = emulator_pid
-        self.wall: list[float] = []
-        self.client_cpu: list[float] = []
-        self.emulator_cpu: list[float] = []
-
-    async def measure(self, upload: Awaitable[float], *, record: bool = True) -> None:
-        client0, emulator0 = time.process_time(), process_cpu(self.pid)
-        wall = await upload
-        if record:
-            self.wall.append(wall)
-            self.client_cpu.append(time.process_time() - client0)
-            self.emulator_cpu.append(process_cpu(self.pid) - emulator0)
-
-    def line(self, name: str, size_mb: float) -> str:
-        wall = statistics.median(self.wall)
-        client, emulator = statistics.median(self.client_cpu), statistics.median(self.emulator_cpu)
-        return (
-            f"  {name:<47} {size_mb / wall:7.1f} MB/s  (runs: {fmt(self.wall)} s; CPU s client {client:.2f},"
-            f" emulator {emulator:.2f}, {(client + emulator) / wall:.1f} cores busy)"
-        )
-
-
-async def bench_big(
-    tmp: Path, target: ShareTarget, share_dir: Path, runs: int, mib: int, emulator_pid: int
-) -> None:
-    big = make_big(tmp / "big", mib)
-    size_mb = big.stat().st_size / 1e6
-    base, synced = Cost(emulator_pid), Cost(emulator_pid)
-
-    async def sync_big() -> float:
-        sync_s, _, sync_bytes = await sync(tmp / "big", target)
-        assert sync_bytes == big.stat().st_size
-        return sync_s
-
-    # Interleaved, so drift in machine load hits both alike; the first round only warms up (both
-    # processes' allocators and page cache: first runs were up to 2x slower).
-    for run in range(runs + 1):
-        with open(big, "r+b") as fh:  # noqa: ASYNC230  # new content: the next sync uploads it all again
-            fh.write(os.urandom(16))
-        await base.measure(single_stream_upload(big, big.stat().st_size, target), record=run > 0)
-        await synced.measure(sync_big(), record=run > 0)
-    assert sha256_of(share_dir / big.name) == sha256_of(big)
-    print(f"  {mib} MiB file:")
-    print(base.line("single-stream PUT (SDK upload_file, 1 stream):", size_mb))
-    print(synced.line("sync_project (hash + parallel ranges + rename):", size_mb))
-    ratio = statistics.median(base.wall) / statistics.median(synced.wall)
-    print(f"  sync_project vs single stream:                  {ratio:7.2f}x")
 
 
 def machine_load() -> str:
@@ -305,35 +156,204 @@ def machine_load() -> str:
     return f"load average {' '.join(load)}, CPU pressure {pressure}"
 
 
+@dataclass(frozen=True)
+class Tree:
+    name: str
+    files: int
+    folders: int  # 1: flat; else spread over ``folders`` leaf folders, two levels deep
+
+    def path_of(self, i: int) -> str:
+        if self.folders == 1:
+            return f"f{i:06d}.py"
+        leaf = i % self.folders
+        return f"d{leaf // 100:03d}/s{leaf % 100:02d}/f{i:06d}.py"
+
+
+def make_tree(root: Path, tree: Tree) -> None:
+    """Small source-like files (200 B - 3 kB) with a .gitignore, last edited an hour ago."""
+    past = int((time.time() - 3600) * 1e9)
+    root.mkdir(parents=True)
+    (root / ".gitignore").write_text(GITIGNORE)
+    made: set[Path] = set()
+    for i in range(tree.files):
+        path = root / tree.path_of(i)
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        path.write_bytes(os.urandom(200 + (i * 37) % 2800))
+        os.utime(path, ns=(past, past))
+
+
+class Runner:
+    """Runs ``benchmarks.sync_worker`` operations and adds the emulator's CPU over each."""
+
+    def __init__(self, emulator_pid: int, ca: str) -> None:
+        self.pid = emulator_pid
+        self.env = {**os.environ, "REQUESTS_CA_BUNDLE": ca, "SSL_CERT_FILE": ca}
+
+    def __call__(self, request: dict[str, Any], *, checkout: Path | None = None) -> dict[str, Any]:
+        env = dict(self.env)
+        if checkout is not None:  # an older version of the tool; the worker itself comes from here
+            env["PYTHONPATH"] = f"{checkout / 'server'}{os.pathsep}{REPO}"
+        else:
+            env["PYTHONPATH"] = f"{REPO / 'server'}{os.pathsep}{REPO}"
+        emulator0 = process_cpu(self.pid)
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.sync_worker"],
+            input=json.dumps(request),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"worker {request['op']} failed:\n{done.stderr[-3000:]}")
+        out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        out["emulator_cpu"] = process_cpu(self.pid) - emulator0
+        return out
+
+
+def median(rows: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(float(r[key]) for r in rows)
+
+
+def runs_of(rows: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{r['wall']:.2f}" for r in rows)
+
+
+def deploy_line(label: str, rows: list[dict[str, Any]], bound: float | None = None) -> str:
+    wall, req = median(rows, "wall"), int(median(rows, "requests"))
+    client, emulator = median(rows, "cpu"), median(rows, "emulator_cpu")
+    uploaded = int(median(rows, "uploaded"))
+    text = (
+        f"  {label:<22} {wall:7.2f} s {req:7d} req  CPU s client {client:6.2f} emulator {emulator:6.2f}"
+        f"  RSS {median(rows, 'rss_mib'):5.0f} MiB"
+    )
+    if uploaded > 1 and req:  # a first deploy: the per-file cost of uploading
+        text += (
+            f"  client ms/file {1000 * client / uploaded:.2f} vs emulator ms/req {1000 * emulator / req:.2f}"
+        )
+    if bound:
+        text += f"  = {wall / bound:.2f}x bound"
+    if len(rows) > 1:
+        text += f"  (runs: {runs_of(rows)})"
+    return text
+
+
+def bench_tree(
+    tree: Tree, tmp: Path, run: Runner, targets: dict[str, ShareTarget], runs: int, baseline: Path | None
+) -> None:
+    project = tmp / tree.name
+    make_tree(project, tree)
+    target = vars(targets[tree.name])
+    print(f"{tree.files:,} files in {tree.folders:,} folder(s) [{tree.name}]")
+    first = run({"op": "sync", "project": str(project), "target": target})
+    assert first["uploaded"] == tree.files + 1, first  # and the .gitignore
+    print(deploy_line("first deploy:", [first]))
+    if baseline is not None:
+        old = run(
+            {"op": "sync", "project": str(project), "target": vars(targets[tree.name + "-base"])},
+            checkout=baseline,
+        )
+        print(deploy_line("  baseline first:", [old]))
+        print(
+            f"  first deploy vs baseline: {old['wall'] / first['wall']:.2f}x faster, client CPU {old['cpu'] / first['cpu']:.2f}x less"
+        )
+    bounds = [run({"op": "bound", "project": str(project), "target": target}) for _ in range(runs)]
+    bound = median(bounds, "wall")
+    print(f"  bound (manifest GET + walk): {bound:.2f} s (runs: {runs_of(bounds)})")
+    again = [run({"op": "sync", "project": str(project), "target": target}) for _ in range(runs)]
+    assert all(a["uploaded"] == 0 for a in again), again
+    print(deploy_line("no-change re-deploy:", again, bound))
+    changed = []
+    for r in range(runs):
+        path = project / tree.path_of((r * 7919) % tree.files)
+        path.write_bytes(os.urandom(512))
+        changed.append(run({"op": "sync", "project": str(project), "target": target}))
+    assert all(c["uploaded"] == 1 for c in changed), changed
+    print(deploy_line("one-change re-deploy:", changed, bound))
+    walks = [run({"op": "walk", "project": str(project)}) for _ in range(runs)]
+    floors = [run({"op": "scandir", "project": str(project)}) for _ in range(runs)]
+    walk, floor = median(walks, "wall"), median(floors, "wall")
+    print(f"  walk with ignore rules: {walk:.3f} s vs scandir + stat {floor:.3f} s = {walk / floor:.2f}x")
+    tool = [run({"op": "hash_tool", "project": str(project)}) for _ in range(runs)]
+    one = [run({"op": "hash_one_thread", "project": str(project)}) for _ in range(runs)]
+    h_tool, h_one = median(tool, "hash_wall"), median(one, "hash_wall")
+    print(f"  hashing all files: tool {h_tool:.2f} s vs one thread {h_one:.2f} s = {h_tool / h_one:.2f}x")
+
+
+def bench_big(tmp: Path, run: Runner, targets: dict[str, ShareTarget], runs: int, mib: int) -> None:
+    folder = tmp / "big"
+    folder.mkdir()
+    big = folder / "model.safetensors"
+    with open(big, "wb") as fh:
+        for _ in range(mib):
+            fh.write(os.urandom(1024 * 1024))
+    raw_rows, sync_rows = [], []
+    target = vars(targets["big"])
+    for r in range(runs + 1):  # interleaved; the first round only warms up
+        with open(big, "r+b") as fh:  # new content: the sync uploads it all again
+            fh.write(os.urandom(16))
+        raw = run({"op": "raw_put", "project": str(big), "name": "raw.bin", "target": target})
+        synced = run({"op": "sync", "project": str(folder), "target": target})
+        assert synced["bytes"] == big.stat().st_size
+        if r:
+            raw_rows.append(raw)
+            sync_rows.append(synced)
+    mb = big.stat().st_size / 1e6
+    raw_s, sync_s = median(raw_rows, "wall"), median(sync_rows, "wall")
+    raw_rss, sync_rss = median(raw_rows, "rss_mib"), median(sync_rows, "rss_mib")
+    print(f"{mib} MiB file")
+    print(
+        f"  raw parallel Put Range (16 in flight): {mb / raw_s:7.1f} MB/s  CPU s client {median(raw_rows, 'cpu'):.2f}"
+        f" emulator {median(raw_rows, 'emulator_cpu'):.2f}  peak RSS {raw_rss:.0f} MiB"
+    )
+    print(
+        f"  sync (hash + ranges + rename):         {mb / sync_s:7.1f} MB/s  CPU s client {median(sync_rows, 'cpu'):.2f}"
+        f" emulator {median(sync_rows, 'emulator_cpu'):.2f}  peak RSS {sync_rss:.0f} MiB"
+    )
+    print(f"  sync vs raw: {raw_s / sync_s:.2f}x throughput, peak RSS {sync_rss - raw_rss:+.0f} MiB")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_sync", description=__doc__)
-    parser.add_argument("--runs", type=int, default=3, help="runs per figure (the median is printed)")
-    parser.add_argument("--big-mib", type=int, default=200, help="size of the big file")
     parser.add_argument(
-        "--latency-ms",
-        default="0,20",
-        help="emulated per-request latencies of the file service to measure at (comma-separated)",
+        "--runs", type=int, default=3, help="runs per repeated figure (the median is printed)"
     )
-    parser.add_argument("--skip-project", action="store_true", help="only the big-file upload")
+    parser.add_argument("--big-mib", type=int, default=200, help="size of the big file")
+    parser.add_argument("--quick", action="store_true", help="small trees, a 32 MiB file, one run")
+    parser.add_argument("--baseline", type=Path, help="a checkout of the tool to compare first deploys with")
+    parser.add_argument("--trees", help="comma-separated subset of: small,flat,deep")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="emulated latency per file request")
     args = parser.parse_args()
-    latencies = [float(ms) for ms in args.latency_ms.split(",")]
+    trees = {
+        "small": Tree("small", 2000, 200),
+        "flat": Tree("flat", 20000, 1),
+        "deep": Tree("deep", 50000, 5000),
+    }
+    if args.quick:
+        trees = {"small": Tree("small", 2000, 200), "flat": Tree("flat", 5000, 1)}
+        args.runs, args.big_mib = 1, 32
+    if args.trees:
+        trees = {k: v for k, v in trees.items() if k in args.trees.split(",")}
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp_name:
         tmp = Path(tmp_name)
         emulator = EmulatorProcess(tmp / "emulator")
         try:
             os.environ["REQUESTS_CA_BUNDLE"] = os.environ["SSL_CERT_FILE"] = emulator.ca
-            targets = await create_shares(await resolve_cloud(arm_endpoint=emulator.arm), ["project", "big"])
+            shares = [*trees, *(f"{t}-base" for t in trees), "big"]
+            targets = await create_shares(await resolve_cloud(arm_endpoint=emulator.arm), shares)
+            await emulator.settings(file_latency=args.latency_ms / 1000, record_traffic=False)
             print(
-                f"emulator: separate process (pid {emulator.proc.pid}); {os.cpu_count()} CPUs, {machine_load()}"
+                f"emulator: separate process (pid {emulator.proc.pid}); {os.cpu_count()} CPUs, {machine_load()};"
+                f" file latency {args.latency_ms:g} ms; baseline {args.baseline or 'none'}"
             )
-            paths = [] if args.skip_project else await initial_sync(tmp, targets["project"])
-            for ms in latencies:
-                await emulator.settings(file_latency=ms / 1000)
-                print(f"-- file service latency {ms:g} ms per request; medians of {args.runs} runs")
-                if paths:
-                    await bench_redeploy(tmp, paths, targets["project"], args.runs)
-                big_share = emulator.data / ACCOUNT / "big"
-                await bench_big(tmp, targets["big"], big_share, args.runs, args.big_mib, emulator.proc.pid)
+            run = Runner(emulator.proc.pid, emulator.ca)
+            for tree in trees.values():
+                bench_tree(tree, tmp, run, targets, args.runs, args.baseline)
+                print(f"  ({machine_load()})")
+            bench_big(tmp, run, targets, args.runs, args.big_mib)
             print(f"done; {machine_load()}")
         finally:
             emulator.stop()

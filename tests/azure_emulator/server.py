@@ -74,6 +74,9 @@ class EmulatorSettings:
     # Seconds the file service waits before answering each request, standing in for the network
     # round trip to a region (0: loopback speed; the sync benchmark sets it, see benchmarks/README.md).
     file_latency: float = 0.0
+    # When False no exchange is kept for tests to inspect: a benchmark sending 100,000s of
+    # requests measures the service, not this recorder (nor its memory).
+    record_traffic: bool = True
     # Seconds a revision stays Activating after create/restart before it is Running.
     revision_activation_delay: float = 0.2
     # When False a revision never becomes healthy (stays Activating, probes fail).
@@ -272,7 +275,7 @@ class Emulator:
     def _record(
         self, service: str, request: web.Request, body: bytes, route: str | None, resp: web.StreamResponse
     ) -> None:
-        if not self.traffic.enabled:
+        if not self.traffic.enabled or not self.settings.record_traffic:
             return
         resp_body = resp.body if isinstance(resp, web.Response) and isinstance(resp.body, bytes) else None
         self.traffic.add(

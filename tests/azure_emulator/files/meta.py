@@ -93,6 +93,10 @@ class Entry:
     def permission_key(self) -> str:
         return DIR_PERMISSION_KEY if self.kind == "dir" else FILE_PERMISSION_KEY
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``asdict`` gives, without its deep copy (serialized at once; ~5x cheaper)."""
+        return {**vars(self), "content": vars(self.content)}
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Entry:
         data = dict(data)
@@ -122,6 +126,7 @@ class ShareMeta:
         self.path = path
         self.journal_path = path.with_suffix(".journal")
         self.root_dir = root_dir
+        self._root = str(root_dir)
         self.clock = clock
         self.ids = ids
         self.entries: dict[str, Entry] = {}
@@ -151,14 +156,15 @@ class ShareMeta:
             self.save()
         return self.props
 
-    def get(self, rel: str) -> Entry | None:
+    def get(self, rel: str, st: os.stat_result | None = None) -> Entry | None:
         """The entry for ``rel`` if the path exists on disk (creating a missing sidecar entry).
+        ``st``: the path's stat, when the caller has just taken it (a listing).
 
         A file written on disk after the service last changed it (through the mount, as a replica
         writes over SMB) gets a new Last-Modified and ETag, as Azure gives a file written over SMB."""
-        disk = self.root_dir / rel if rel else self.root_dir
         try:
-            st = disk.stat()
+            if st is None:
+                st = os.stat(os.path.join(self._root, rel) if rel else self._root)  # no Path: hot
         except OSError:
             if rel in self.entries:
                 self.remove(rel)
@@ -177,7 +183,7 @@ class ShareMeta:
     def put(self, rel: str, entry: Entry) -> None:
         """Store ``entry`` (also after changing it in place: that is what gets it persisted)."""
         self.entries[rel] = entry
-        self._record({"op": "put", "path": rel, "entry": asdict(entry)})
+        self._record({"op": "put", "path": rel, "entry": entry.to_json()})
 
     def new_entry(self, kind: str) -> Entry:
         now = self.clock.now()
@@ -244,7 +250,7 @@ class ShareMeta:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         doc = {
             "share": asdict(self.props) if self.props else None,
-            "entries": {k: asdict(v) for k, v in self.entries.items()},
+            "entries": {k: v.to_json() for k, v in self.entries.items()},
         }
         tmp = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(doc))

@@ -339,7 +339,7 @@ class FileService:
         maxresults = ctx.query.get("maxresults")
         include = {i.strip().lower() for i in ctx.query.get("include", "").split(",") if i.strip()}
         folder = meta.root_dir / rel if rel else meta.root_dir
-        names = sorted(p.name for p in folder.iterdir())
+        names = sorted(e.name for e in os.scandir(folder))
         names = [n for n in names if not prefix or n.startswith(prefix)]
         if marker:
             start = listing.decode_marker(marker)
@@ -356,10 +356,14 @@ class FileService:
         items = []
         for name in page:
             child = f"{rel}/{name}" if rel else name
-            entry = meta.get(child)
+            try:
+                st = os.stat(os.path.join(folder, name))  # one stat serves entry and size
+            except OSError:
+                meta.get(child)  # gone since the folder was read: forget its entry
+                continue
+            entry = meta.get(child, st)
             if entry is not None:
-                size = (folder / name).stat().st_size if entry.kind == "file" else 0
-                items.append((name, entry, size))
+                items.append((name, entry, st.st_size if entry.kind == "file" else 0))
         body = listing.directory_listing(
             endpoint=self._endpoint(ctx.params["account"]),
             share=share,

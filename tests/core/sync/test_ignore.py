@@ -149,4 +149,4 @@ def test_sizes_and_mtimes_are_reported(tmp_path: Path) -> None:
     make(tmp_path, {"a.txt": "hello"})
     (f,) = walk_project(tmp_path)
     assert (f.size, f.mtime_ns) == (5, (tmp_path / "a.txt").stat().st_mtime_ns)
-    assert f.abs_path == (tmp_path / "a.txt").resolve()
+    assert Path(f.abs_path) == (tmp_path / "a.txt").resolve()

@@ -12,6 +12,7 @@ from azure.core.pipeline.policies import AsyncRetryPolicy
 from azure.storage.fileshare import LocationMode
 
 from aitk_inference.core.azure.transport import PooledAioHttpTransport
+from aitk_inference.core.sync.lean_share import LeanShare
 
 if TYPE_CHECKING:
     from azure.storage.fileshare.aio import ShareClient
@@ -46,6 +47,9 @@ class CountingTransport(PooledAioHttpTransport):
         super().__init__(**kwargs)
         self.requests = 0
 
+    def count(self) -> None:
+        self.requests += 1
+
     async def send(self, request: Any, **kwargs: Any) -> Any:
         self.requests += 1
         return await super().send(request, **kwargs)
@@ -55,6 +59,7 @@ class CountingTransport(PooledAioHttpTransport):
 class ShareConnection:
     share: ShareClient
     transport: CountingTransport
+    lean: LeanShare  # the hot requests (listing, upload), on the same session and count
 
     @property
     def requests(self) -> int:
@@ -107,4 +112,21 @@ async def open_share(
         retry_policy=retry_policy(retry_backoff),
     )
     async with share:
-        yield ShareConnection(share, transport)
+        await transport.open()
+        assert transport.session is not None
+        lean = LeanShare(
+            transport.session,
+            account_url=target.account_url,
+            account_name=target.account_name,
+            account_key=target.account_key,
+            share_name=target.share_name,
+            api_version=share.api_version,
+            count=transport.count,
+            retry_total=RETRY_TOTAL,
+            retry_backoff=retry_backoff,
+            retry_backoff_max=RETRY_BACKOFF_MAX,
+        )
+        try:
+            yield ShareConnection(share, transport, lean)
+        finally:
+            await lean.close()

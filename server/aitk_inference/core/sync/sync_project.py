@@ -47,6 +47,8 @@ from aitk_inference.core.azure.advice import TLS_HINT, code_text, is_tls_failure
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError, AzureOperationError, ConfigError, OperationCancelled
 from aitk_inference.core.reporting import CancellationToken, Progress
+from aitk_inference.core.sync.hashing import hash_files, hash_local
+from aitk_inference.core.sync.lean_share import LeanShare
 from aitk_inference.core.sync.local_errors import LocalFileVanished, local_read_error
 from aitk_inference.core.sync.manifest import (
     MANIFEST_PATH,
@@ -58,7 +60,6 @@ from aitk_inference.core.sync.manifest import (
     ancestors,
     cached_hash,
     dirs_to_list,
-    hash_file,
     is_reserved,
     next_manifest,
     parent_dir,
@@ -77,6 +78,12 @@ _BAD_NAME = re.compile(r'["\\:|<>*?\x00-\x1f]')
 # Azure Files' length limits, in characters.
 MAX_NAME = 255
 MAX_PATH = 2048
+
+# Ranges in flight per request slot (``concurrency``): 2 x 8 x 4 MiB, as many as a plain
+# parallel upload keeps in flight (memory: about 3x range size per range in flight).
+RANGES_PER_SLOT = 2
+# Small files uploading (and folders listed) at once per request slot (``concurrency``).
+FILES_PER_SLOT = 4
 
 # Asked before overwriting files on the share that this tool did not write: True takes them over.
 TakeOver = Callable[[list[str]], Awaitable[bool]]
@@ -122,7 +129,16 @@ async def sync_project(
                     conn.share, target.share_name, progress=progress, cancel=cancel, timing=lock_timing
                 ) as lock:
                     run = _SyncRun(
-                        conn.share, project, local, progress, cancel, concurrency, range_size, lock, take_over
+                        conn.share,
+                        conn.lean,
+                        project,
+                        local,
+                        progress,
+                        cancel,
+                        concurrency,
+                        range_size,
+                        lock,
+                        take_over,
                     )
                     counts = await run.execute()
             finally:
@@ -140,6 +156,7 @@ class _SyncRun:
     def __init__(
         self,
         share: ShareClient,
+        lean: LeanShare,
         project: Path,
         local: list[LocalFile],
         progress: Progress,
@@ -150,6 +167,7 @@ class _SyncRun:
         take_over: TakeOver | None,
     ) -> None:
         self.share = share
+        self.lean = lean
         self.project = project
         self.local = local
         self.progress = progress
@@ -174,7 +192,10 @@ class _SyncRun:
 
     async def execute(self) -> tuple[int, int, int, int, int]:
         manifest = await self._read_manifest()
-        listed = await run_bounded(dirs_to_list(self.local, manifest), self._list_dir, self.limit)
+        # Listings are small requests: many in flight, so round trips overlap on big trees.
+        listed = await run_bounded(
+            dirs_to_list(self.local, manifest), self._list_dir, self.limit * FILES_PER_SLOT
+        )
         remote = dict(listed)
         self.manifest_dir_exists = remote[parent_dir(MANIFEST_PATH)].exists
         self.progress.report("Comparing with the share…")
@@ -287,13 +308,11 @@ class _SyncRun:
     async def _list_dir(self, folder: str) -> tuple[str, RemoteDir]:
         listing = RemoteDir(True)
         try:
-            directory = self.share.get_directory_client(folder)
-            async for item in directory.list_directories_and_files(include=["Etag"]):
-                if getattr(item, "is_directory", False):
+            for item in await self.lean.list_dir(folder):
+                if item.is_directory:
                     listing.subdirs.add(item.name)
                 else:
-                    size = int(getattr(item, "size", 0) or 0)
-                    listing.files[item.name] = RemoteFile(size, getattr(item, "etag", None) or None)
+                    listing.files[item.name] = RemoteFile(item.size, item.etag)
         except ResourceNotFoundError as err:
             if getattr(err, "error_code", None) == "ShareNotFound":
                 raise
@@ -317,18 +336,7 @@ class _SyncRun:
             total = sum(f.size for f in todo)
             self.progress.report(f"Hashing {len(todo)} files ({_mb(total)})…")
 
-            async def one(f: LocalFile) -> FileHash | None:
-                self.cancel.raise_if_cancelled()
-                try:
-                    return await asyncio.to_thread(_hash_local, f)
-                except LocalFileVanished as gone:
-                    self._vanished(gone)
-                    return None
-
-            results = await run_bounded(todo, one, min(4, os.cpu_count() or 1))
-            for f, h in zip(todo, results, strict=True):
-                if h is not None:
-                    hashes[f.path] = h
+            hashes.update(await hash_files(todo, self.cancel, self._vanished))
         if self.vanished:  # gone before anything was sent: as if deleted before the deploy
             gone = set(self.vanished)
             self.local = [f for f in self.local if f.path not in gone]
@@ -364,7 +372,7 @@ class _SyncRun:
             with contextlib.suppress(ResourceExistsError):
                 await self.share.get_directory_client(parent_dir(MANIFEST_PATH)).create_directory()
             self.manifest_dir_exists = True
-        uploader = Uploader(self.share, range_slots=self.limit, cancel=None)
+        uploader = Uploader(self.share, self.lean, range_slots=self.limit, cancel=None)
         await uploader.upload(MANIFEST_PATH, Source(len(data), data=data), hashlib.md5(data).digest())
 
     async def _upload_all(self, files: list[LocalFile], hashes: dict[str, FileHash]) -> None:
@@ -374,7 +382,8 @@ class _SyncRun:
         self._report(f"Uploading {len(files)} files ({_mb(self.bytes_total)})…")
         uploader = Uploader(
             self.share,
-            range_slots=self.limit,
+            self.lean,
+            range_slots=self.limit * RANGES_PER_SLOT,
             cancel=self.cancel,
             on_bytes=self._on_bytes,
             range_size=self.range_size,
@@ -385,6 +394,13 @@ class _SyncRun:
             _unchanged_since(f)
 
         async def one(f: LocalFile) -> None:
+            if f.size <= self.range_size:
+                await upload_counted(f)
+                return
+            async with big_lanes:  # big files few at a time, so some finish early (resumable)
+                await upload_counted(f)
+
+        async def upload_counted(f: LocalFile) -> None:
             self._step()
             try:
                 self.done[f.path] = await upload_one(f)
@@ -396,11 +412,11 @@ class _SyncRun:
         async def upload_one(f: LocalFile) -> str | None:
             h = hashes.get(f.path)
             if h is not None and h.md5 is None:  # cached, but the share lost the file: need the MD5
-                h = hashes[f.path] = await asyncio.to_thread(_hash_local, f)
+                h = hashes[f.path] = await asyncio.to_thread(hash_local, f)
             source = Source(f.size, path=f.abs_path, name=f.path)
             if h is not None and h.md5 is not None:
                 return await uploader.upload(f.path, source, h.md5, before_commit=lambda: before_commit(f))
-            hashing = asyncio.ensure_future(asyncio.to_thread(_hash_local, f))
+            hashing = asyncio.ensure_future(hash_big(f))
 
             async def md5_when_hashed() -> bytes:
                 done = hashes[f.path] = await hashing
@@ -417,7 +433,16 @@ class _SyncRun:
                     with contextlib.suppress(BaseException):
                         await hashing
 
-        await run_bounded(files, one, self.limit)
+        async def hash_big(f: LocalFile) -> FileHash:
+            async with hash_slots:
+                return await asyncio.to_thread(hash_local, f)
+
+        # Many small files in flight, so they keep the connections busy (a small file is three
+        # short requests); memory stays bounded by the uploader's range slots. Big files go
+        # ``concurrency`` at a time, hashed while they upload at most ``hash_slots`` at a time.
+        big_lanes = asyncio.Semaphore(self.limit)
+        hash_slots = asyncio.Semaphore(min(4, os.cpu_count() or 1))
+        await run_bounded(files, one, self.limit * FILES_PER_SLOT)
 
     def _on_bytes(self, n: int) -> None:
         self.bytes_done += n
@@ -430,16 +455,9 @@ class _SyncRun:
             self.progress.report(message, round(pct, 1))
 
 
-def _hash_local(f: LocalFile) -> FileHash:
-    try:
-        return hash_file(f)
-    except OSError as err:
-        raise local_read_error(f.path, err) from err
-
-
 def _unchanged_since(f: LocalFile) -> None:
     try:
-        st = f.abs_path.stat()
+        st = os.stat(f.abs_path)
     except OSError as err:
         raise local_read_error(f.path, err) from err
     if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:

@@ -12,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import uuid
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from azure.storage.fileshare import ContentSettings
 
 from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.reporting import CancellationToken
+from aitk_inference.core.sync.lean_share import LeanShare
 from aitk_inference.core.sync.local_errors import local_read_error
 from aitk_inference.core.sync.manifest import temp_path_for
 
@@ -29,13 +30,14 @@ if TYPE_CHECKING:
     from azure.storage.fileshare.aio import ShareClient
 
 RANGE_SIZE = 4 * 1024 * 1024  # the largest range Azure Files accepts in one Put Range
+INLINE_READ = 256 * 1024  # reads up to this size happen on the event loop
 
 
 class Source:
     """Bytes to upload: a local file read range by range, or an in-memory blob (the manifest)."""
 
     def __init__(
-        self, size: int, *, path: Path | None = None, data: bytes | None = None, name: str = ""
+        self, size: int, *, path: str | Path | None = None, data: bytes | None = None, name: str = ""
     ) -> None:
         self.size = size
         self.path = path
@@ -46,10 +48,12 @@ class Source:
         if self.data is not None:
             return self.data[offset : offset + length]
         assert self.path is not None
+        if length <= INLINE_READ:  # a thread hop costs more than a small read
+            return _pread(self.path, self.name, offset, length)
         return await asyncio.to_thread(_pread, self.path, self.name, offset, length)
 
 
-def _pread(path: Path, name: str, offset: int, length: int) -> bytes:
+def _pread(path: str | Path, name: str, offset: int, length: int) -> bytes:
     try:
         with open(path, "rb") as fh:
             data = os.pread(fh.fileno(), length, offset)
@@ -67,6 +71,7 @@ class Uploader:
     def __init__(
         self,
         share: ShareClient,
+        lean: LeanShare,
         *,
         range_slots: int,
         cancel: CancellationToken | None,
@@ -74,6 +79,11 @@ class Uploader:
         range_size: int = RANGE_SIZE,
     ) -> None:
         self._share = share
+        self._lean = lean
+        # Temp names: random per run (concurrent runs never collide), then a counter (cheaper
+        # than a uuid per file).
+        self._run_token = secrets.token_hex(5) + "-"
+        self._uploads = 0
         self._slots = asyncio.Semaphore(range_slots)
         self._range_slots = range_slots
         self._cancel = cancel
@@ -100,10 +110,9 @@ class Uploader:
         before the rename (e.g. the local file changed meanwhile). Returns the target's ETag after
         the rename."""
         self._check()
-        temp = self._share.get_file_client(temp_path_for(path, uuid.uuid4().hex[:12]))
-        known_md5 = md5 if isinstance(md5, bytes) else None
-        settings = ContentSettings(content_md5=bytearray(known_md5)) if known_md5 is not None else None
-        await temp.create_file(source.size, content_settings=settings)
+        self._uploads += 1
+        temp_path = temp_path_for(path, f"{self._run_token}{self._uploads:x}")
+        await self._lean.create_file(temp_path, source.size, md5 if isinstance(md5, bytes) else None)
         try:
             ranges = [
                 (offset, min(self._range_size, source.size - offset))
@@ -115,26 +124,22 @@ class Uploader:
                 async with self._slots:  # the read happens inside the slot: bounded memory
                     self._check()
                     data = await source.read(offset, length)
-                    await temp.upload_range(data, offset=offset, length=length)
+                    await self._lean.put_range(temp_path, offset, data)
                 self._on_bytes(length)
 
             await run_bounded(ranges, put, self._range_slots)
             self._check()
             if not isinstance(md5, bytes):
                 digest = await md5()
-                await temp.set_http_headers(content_settings=ContentSettings(content_md5=bytearray(digest)))
+                await self._share.get_file_client(temp_path).set_http_headers(
+                    content_settings=ContentSettings(content_md5=bytearray(digest))
+                )
             if before_commit is not None:
                 before_commit()
-            renamed: dict[str, str] = {}
-
-            def keep_etag(response: Any) -> None:
-                renamed["etag"] = response.http_response.headers.get("ETag", "")
-
-            await temp.rename_file(path, overwrite=True, raw_response_hook=keep_etag)
-            return renamed.get("etag") or None
+            return await self._lean.rename(temp_path, path)
         except asyncio.CancelledError:
             raise  # the task is going away; the next sync deletes the leftover temp file
         except BaseException:
             with contextlib.suppress(Exception):
-                await temp.delete_file()
+                await self._share.get_file_client(temp_path).delete_file()
             raise

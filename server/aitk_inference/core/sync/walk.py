@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pathspec import GitIgnoreSpec
 
@@ -23,14 +25,15 @@ from aitk_inference.core.errors import ConfigError
 # Never synced, whatever the ignore files say: VCS data, environments, caches.
 ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__"})
 IGNORE_FILE_NAMES = (".gitignore", ".aitkignore")
+_SPECIAL_NAMES = frozenset({*IGNORE_FILE_NAMES, "pyvenv.cfg"})
 
 
-@dataclass(frozen=True)
-class LocalFile:
-    """A file to sync. ``path`` is its POSIX path relative to the project (= path on the share)."""
+class LocalFile(NamedTuple):
+    """A file to sync. ``path`` is its POSIX path relative to the project (= path on the share).
+    A tuple with a plain-string ``abs_path``: tens of thousands are built per walk."""
 
     path: str
-    abs_path: Path
+    abs_path: str | Path
     size: int
     mtime_ns: int
 
@@ -39,13 +42,16 @@ class LocalFile:
 class _Level:
     prefix: str  # folder of the ignore file, relative to the project, "" or ending in "/"
     spec: GitIgnoreSpec
+    # All of the spec's patterns in one regex: most paths match none, and then one search
+    # replaces one per pattern (the spec is consulted only on a hit, for git's last-match rule).
+    any_match: re.Pattern[str] | None
 
 
-def _read_rules(folder: Path, prefix: str) -> _Level | None:
+def _read_rules(folder: Path, prefix: str, names: set[str]) -> _Level | None:
     lines: list[str] = []
     for name in IGNORE_FILE_NAMES:
         file = folder / name
-        if not file.is_file():
+        if name not in names or not file.is_file():
             continue
         try:
             lines.extend(file.read_text(encoding="utf-8", errors="replace").splitlines())
@@ -62,12 +68,32 @@ def _read_rules(folder: Path, prefix: str) -> _Level | None:
             f"Invalid pattern in an ignore file in {folder}: {err}.",
             hint="Fix the pattern in .gitignore/.aitkignore.",
         ) from err
-    return _Level(prefix, spec)
+    return _Level(prefix, spec, _combined(spec))
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")  # pathspec names groups alike; one regex cannot
+
+
+def _combined(spec: GitIgnoreSpec) -> re.Pattern[str] | None:
+    sources = []
+    for pattern in spec.patterns:
+        regex = getattr(pattern, "regex", None)
+        if pattern.include is None:
+            continue
+        if not isinstance(regex, re.Pattern) or regex.flags & ~re.UNICODE:
+            return None  # unknown shape: always ask the spec
+        sources.append("(?:" + _NAMED_GROUP.sub("(?:", regex.pattern) + ")")
+    try:
+        return re.compile("|".join(sources)) if sources else re.compile(r"(?!)")
+    except re.error:
+        return None
 
 
 def _ignored(levels: list[_Level], rel: str, is_dir: bool) -> bool:
     for level in reversed(levels):  # deepest ignore file first
         sub = rel[len(level.prefix) :] + ("/" if is_dir else "")
+        if level.any_match is not None and level.any_match.search(sub) is None:
+            continue
         decision = level.spec.check_file(sub).include
         if decision is not None:
             return decision
@@ -79,10 +105,6 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return entry.is_dir(follow_symlinks=True)
     except OSError:  # a link loop: reported (and skipped) with the files
         return False
-
-
-def _is_venv(folder: Path) -> bool:
-    return (folder / "pyvenv.cfg").is_file()
 
 
 def walk_project(
@@ -103,32 +125,7 @@ def walk_project(
         raise ConfigError(f"Project folder {root} does not exist or is not a folder.")
     files: list[LocalFile] = []
     unreadable: list[str] = []
-    seen_dirs: set[str] = set()
-    for rel_dir, folder, levels in _walk_dirs(root, "", [], seen_dirs, warn):
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as err:
-            raise ConfigError(f"Cannot list {folder}: {err.strerror}.") from err
-        for entry in entries:
-            rel = rel_dir + entry.name
-            try:
-                st = entry.stat(follow_symlinks=True)
-            except OSError as err:
-                if _ignored(levels, rel, False) or (exclude and exclude(rel)):
-                    continue
-                if err.errno not in (errno.ENOENT, errno.ELOOP):
-                    unreadable.append(f"{rel} ({err.strerror})")
-                elif warn:
-                    warn(f"Skipping {rel}: {_why_missing(entry, err)}.")
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            if _ignored(levels, rel, False) or (exclude and exclude(rel)):
-                continue
-            if not os.access(entry.path, os.R_OK):
-                unreadable.append(f"{rel} (permission denied)")
-                continue
-            files.append(LocalFile(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
+    _walk(str(root), str(root), "", [], set(), files, unreadable, exclude, warn)
     if unreadable:
         shown = ", ".join(unreadable[:10]) + (
             f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else ""
@@ -138,8 +135,73 @@ def walk_project(
             "Nothing was uploaded.",
             hint="Fix their permissions, or list them in .aitkignore to leave them out of the deployment.",
         )
-    files.sort(key=lambda f: f.path)
+    files.sort()  # by path: paths are unique, so the tuples never compare further
     return files
+
+
+def _walk(
+    folder: str,
+    real: str,
+    rel_dir: str,
+    parent_levels: list[_Level],
+    seen: set[str],
+    files: list[LocalFile],
+    unreadable: list[str],
+    exclude: Callable[[str], bool] | None,
+    warn: Callable[[str], None] | None,
+) -> None:
+    """One folder, listed once (files and subfolders from the same scandir), then its subfolders.
+    ``real`` is its resolved path (links resolved only where there are links: one lstat per
+    path component otherwise)."""
+    if real in seen:
+        if warn:
+            warn(f"Skipping {rel_dir or '.'}: a link to a folder already synced.")
+        return
+    seen.add(real)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as err:
+        raise ConfigError(f"Cannot list {folder}: {err.strerror}.") from err
+    special = {e.name for e in entries if e.name in _SPECIAL_NAMES}
+    if rel_dir and "pyvenv.cfg" in special and os.path.isfile(os.path.join(folder, "pyvenv.cfg")):
+        return  # a virtual environment
+    level = _read_rules(Path(folder), rel_dir, special)
+    levels = [*parent_levels, level] if level else parent_levels
+    subdirs: list[os.DirEntry[str]] = []
+    skipped: list[str] = []  # warned in name order (scandir's order is the file system's)
+    for entry in entries:
+        rel = rel_dir + entry.name
+        if _is_dir(entry):
+            subdirs.append(entry)
+            continue
+        try:
+            st = entry.stat(follow_symlinks=True)
+        except OSError as err:
+            if _ignored(levels, rel, False) or (exclude and exclude(rel)):
+                continue
+            if err.errno not in (errno.ENOENT, errno.ELOOP):
+                unreadable.append(f"{rel} ({err.strerror})")
+            elif warn:
+                skipped.append(f"Skipping {rel}: {_why_missing(entry, err)}.")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if (levels and _ignored(levels, rel, False)) or (exclude and exclude(rel)):
+            continue
+        # Readable by everyone needs no access() call (one syscall per file otherwise).
+        if not st.st_mode & stat.S_IROTH and not os.access(entry.path, os.R_OK):
+            unreadable.append(f"{rel} (permission denied)")
+            continue
+        files.append(LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns))
+    for message in sorted(skipped):
+        if warn:
+            warn(message)
+    for entry in sorted(subdirs, key=lambda e: e.name):
+        rel = rel_dir + entry.name
+        if entry.name in ALWAYS_SKIPPED_DIRS or _ignored(levels, rel, True):
+            continue
+        sub_real = os.path.realpath(entry.path) if entry.is_symlink() else os.path.join(real, entry.name)
+        _walk(entry.path, sub_real, rel + "/", levels, seen, files, unreadable, exclude, warn)
 
 
 def _why_missing(entry: os.DirEntry[str], err: OSError) -> str:
@@ -148,31 +210,3 @@ def _why_missing(entry: os.DirEntry[str], err: OSError) -> str:
     if entry.is_symlink():
         return "it is a broken link"
     return "it was deleted while the project was scanned"
-
-
-def _walk_dirs(
-    root: Path,
-    rel_dir: str,
-    parent_levels: list[_Level],
-    seen: set[str],
-    warn: Callable[[str], None] | None,
-) -> Iterator[tuple[str, Path, list[_Level]]]:
-    folder = root / rel_dir if rel_dir else root
-    real = os.path.realpath(folder)
-    if real in seen:
-        if warn:
-            warn(f"Skipping {rel_dir or '.'}: a link to a folder already synced.")
-        return
-    seen.add(real)
-    level = _read_rules(folder, rel_dir)
-    levels = [*parent_levels, level] if level else parent_levels
-    yield rel_dir, folder, levels
-    try:
-        subdirs = sorted(e.name for e in os.scandir(folder) if _is_dir(e))
-    except OSError as err:
-        raise ConfigError(f"Cannot list {folder}: {err.strerror}.") from err
-    for name in subdirs:
-        rel = rel_dir + name
-        if name in ALWAYS_SKIPPED_DIRS or _is_venv(folder / name) or _ignored(levels, rel, True):
-            continue
-        yield from _walk_dirs(root, rel + "/", levels, seen, warn)

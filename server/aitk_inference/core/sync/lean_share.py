@@ -1,0 +1,295 @@
+"""A lean client for the sync's hot requests: List Directories and Files, Create File, Put Range
+and Rename File, sent on the share client's pooled aiohttp session.
+
+Why: azure-core's pipeline (a dozen policies) and the storage SDK's XML model deserializer cost
+1-3 ms of CPU per request, which on trees of tens of thousands of files makes the client, not the
+service, the bottleneck. These requests are signed with SharedKey exactly as the SDK signs them
+(same string to sign, the SDK's own header ordering), use the SDK's API version, are retried like
+:func:`share.retry_policy` (408/429/5xx and dropped connections, Retry-After honoured, else 0.5 s,
+1 s, 2 s...), count in the connection's request total, and fail with the same azure-core
+exception types (and ``error_code``) the SDK raises, so callers handle both alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.utils import formatdate
+from functools import cmp_to_key, lru_cache
+from typing import Any
+from urllib.parse import quote, unquote
+from xml.etree import ElementTree
+
+import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.storage.fileshare._shared.authentication import compare as _sdk_header_compare
+from yarl import URL
+
+# aiohttp would add a Content-Type to a PUT on its own, after signing: the signature would not match.
+_UNSIGNED_AUTO = ("Content-Type",)
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class ListedEntry:
+    name: str
+    is_directory: bool
+    size: int
+    etag: str | None
+
+
+@dataclass(frozen=True)
+class Listing:
+    entries: list[ListedEntry]
+    next_marker: str
+
+
+def parse_listing(body: bytes) -> Listing:
+    """An ``EnumerationResults`` body (with or without ``include=Etag``); names the service
+    percent-encoded (``Encoded="true"``, for characters XML cannot carry) are decoded."""
+    root = ElementTree.fromstring(body)
+    entries: list[ListedEntry] = []
+    found = root.find("Entries")
+    for item in found if found is not None else ():
+        name_el = item.find("Name")
+        name = (name_el.text or "") if name_el is not None else ""
+        if name_el is not None and name_el.get("Encoded") == "true":
+            name = unquote(name)
+        props = item.find("Properties")
+        size, etag = 0, None
+        if props is not None:
+            size = int(props.findtext("Content-Length") or 0)
+            etag = props.findtext("Etag") or None
+        entries.append(ListedEntry(name, item.tag == "Directory", size, etag))
+    return Listing(entries, root.findtext("NextMarker") or "")
+
+
+@lru_cache(maxsize=64)
+def _sorted_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """x-ms-* header names in the order the SDK (and the service) sort them for signing."""
+    return tuple(sorted(names, key=cmp_to_key(_sdk_header_compare)))
+
+
+_STANDARD = (
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-md5",
+    "content-type",
+    "date",
+    "if-modified-since",
+    "if-match",
+    "if-none-match",
+    "if-unmodified-since",
+    "range",
+)
+
+
+def string_to_sign(
+    method: str, account: str, path: str, query: list[tuple[str, str]], headers: dict[str, str]
+) -> str:
+    """SharedKey's string to sign, as the SDK's ``SharedKeyCredentialPolicy`` builds it (header
+    names lower-case here; ``path`` is the URL path as sent)."""
+    std = dict(headers)
+    if std.get("content-length") == "0":
+        del std["content-length"]
+    parts = [method, *(std.get(name, "") for name in _STANDARD)]
+    x_ms = _sorted_names(tuple(n for n in headers if n.startswith("x-ms-")))
+    canonical = "".join(f"{n}:{headers[n]}\n" for n in x_ms)
+    resource = f"/{account}{path}" + "".join(f"\n{k.lower()}:{unquote(v)}" for k, v in sorted(query))
+    return "\n".join(parts) + "\n" + canonical + resource
+
+
+class LeanShare:
+    """The four hot requests against one share; ``session`` is the share client's pooled one."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        account_url: str,
+        account_name: str,
+        account_key: str,
+        share_name: str,
+        api_version: str,
+        count: Any,
+        retry_total: int,
+        retry_backoff: float,
+        retry_backoff_max: float,
+    ) -> None:
+        # Its own session on the share client's connector (same pooled connections): without
+        # trust_env, aiohttp would look up netrc and the proxy on a thread for every request,
+        # and a thread hop per request costs more CPU than the request. The proxy the
+        # environment names for this endpoint is looked up once instead.
+        self._session = aiohttp.ClientSession(
+            connector=session.connector,
+            connector_owner=False,
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+        )
+        base = URL(account_url)
+        self._proxy: URL | None = None
+        self._proxy_auth: aiohttp.BasicAuth | None = None
+        if session.trust_env:
+            with contextlib.suppress(LookupError):
+                self._proxy, self._proxy_auth = get_env_proxy_for_url(base)
+        self._origin = str(base.origin())
+        self._account = account_name
+        self._key = base64.b64decode(account_key)
+        # path-style endpoints (an emulator, Azure Stack) carry the account in the path
+        self._share_path = base.raw_path.rstrip("/") + "/" + quote(share_name)
+        self._version = api_version
+        self._count = count  # called once per request put on the wire (retries included)
+        self._retry_total = retry_total
+        self._backoff = retry_backoff
+        self._backoff_max = retry_backoff_max
+
+    async def close(self) -> None:
+        await self._session.close()  # leaves the shared connector open
+
+    def path_of(self, path: str) -> str:
+        return self._share_path + ("/" + quote(path, safe="/~") if path else "")
+
+    def url_of(self, path: str) -> str:
+        return self._origin + self.path_of(path)
+
+    async def list_dir(self, folder: str) -> Iterator[ListedEntry]:
+        """Every entry of ``folder`` with its size and ETag (all pages)."""
+        entries: list[ListedEntry] = []
+        marker = ""
+        while True:
+            query = [("restype", "directory"), ("comp", "list"), ("include", "Etag")]
+            if marker:
+                query.append(("marker", marker))
+            _, body = await self._send("GET", folder, query, {"accept": "application/xml"})
+            page = parse_listing(body)
+            entries.extend(page.entries)
+            if not page.next_marker:
+                return iter(entries)
+            marker = page.next_marker
+
+    async def create_file(self, path: str, size: int, md5: bytes | None) -> None:
+        headers = {"x-ms-type": "file", "x-ms-content-length": str(size)}
+        if md5 is not None:
+            headers["x-ms-content-md5"] = base64.b64encode(md5).decode()
+        await self._send("PUT", path, [], headers)
+
+    async def put_range(self, path: str, offset: int, data: bytes) -> None:
+        headers = {
+            "x-ms-write": "update",
+            "content-type": "application/octet-stream",
+            "x-ms-range": f"bytes={offset}-{offset + len(data) - 1}",  # as the SDK sends it
+        }
+        await self._send("PUT", path, [("comp", "range")], headers, data)
+
+    async def rename(self, source: str, target: str) -> str | None:
+        """Rename ``source`` over ``target`` (replacing it); the target's new ETag."""
+        headers = {
+            "x-ms-file-rename-source": self.url_of(source),
+            "x-ms-file-rename-replace-if-exists": "true",
+        }
+        response_headers, _ = await self._send("PUT", target, [("comp", "rename")], headers)
+        return response_headers.get("ETag") or None
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        extra: dict[str, str],
+        body: bytes | None = None,
+    ) -> tuple[Any, bytes]:
+        url_path = self.path_of(path)
+        query_string = "&".join(f"{k}={quote(v, safe=',')}" for k, v in query)
+        url = URL(self._origin + url_path + ("?" + query_string if query_string else ""), encoded=True)
+        attempt = 0
+        while True:
+            headers = {
+                **extra,
+                "x-ms-version": self._version,
+                "x-ms-date": formatdate(usegmt=True),
+                "content-length": str(len(body) if body is not None else 0),
+            }
+            signature = hmac.new(
+                self._key, string_to_sign(method, self._account, url_path, query, headers).encode(), "sha256"
+            ).digest()
+            headers["authorization"] = f"SharedKey {self._account}:{base64.b64encode(signature).decode()}"
+            self._count()
+            wait: float | None
+            try:
+                async with self._session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=body,
+                    skip_auto_headers=_UNSIGNED_AUTO,
+                    proxy=self._proxy,
+                    proxy_auth=self._proxy_auth,
+                ) as resp:
+                    data = await resp.read()
+                    status, response_headers = resp.status, resp.headers
+            except (TimeoutError, aiohttp.ClientError) as err:
+                if attempt >= self._retry_total:
+                    kind = (
+                        ServiceRequestError
+                        if isinstance(err, aiohttp.ClientConnectorError)
+                        else ServiceResponseError
+                    )
+                    raise kind(str(err) or type(err).__name__, error=err) from err
+                wait = None
+            else:
+                if status < 300:
+                    return response_headers, data
+                if status not in RETRY_STATUS or attempt >= self._retry_total:
+                    raise _error(status, response_headers, data)
+                wait = _retry_after(response_headers.get("Retry-After"))
+            if wait is None:
+                wait = min(self._backoff * 2**attempt, self._backoff_max)
+            attempt += 1
+            await asyncio.sleep(wait)
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _error(status: int, headers: Any, body: bytes) -> HttpResponseError:
+    """The azure-core exception the SDK raises for this answer, with the service's code and message."""
+    code = headers.get("x-ms-error-code") or ""
+    message = ""
+    if body:
+        try:
+            message = ElementTree.fromstring(body).findtext("Message") or ""
+        except ElementTree.ParseError:
+            message = ""
+    text = f"{message.splitlines()[0] if message else f'HTTP {status}'}\nErrorCode:{code}"
+    kind: type[HttpResponseError] = HttpResponseError
+    if status == 404:
+        kind = ResourceNotFoundError
+    elif status == 409:
+        kind = ResourceExistsError
+    elif status == 412:
+        kind = ResourceModifiedError
+    elif status in (401, 403):
+        kind = ClientAuthenticationError
+    err = kind(message=text)
+    err.error_code = code or None  # type: ignore[attr-defined]  # read via getattr, as the SDK sets it
+    err.status_code = status
+    return err

@@ -1,0 +1,158 @@
+"""The lean client for the sync's hot requests: its listing parser against real Azure answers,
+its SharedKey signature against the SDK's own policy, and its requests against the emulator."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+from pathlib import Path
+
+import pytest
+from aitk_inference.core.sync.lean_share import ListedEntry, parse_listing, string_to_sign
+from aitk_inference.core.sync.share import ShareTarget, open_share
+from azure.core.exceptions import ResourceNotFoundError
+from azure.core.pipeline import PipelineContext, PipelineRequest
+from azure.core.rest import HttpRequest
+from azure.storage.fileshare._generated._utils.model_base import _deserialize_xml
+from azure.storage.fileshare._generated.models import ListFilesAndDirectoriesSegmentResponse
+from azure.storage.fileshare._shared.authentication import SharedKeyCredentialPolicy
+
+from tests.azure_emulator.files import recordings
+from tests.azure_emulator.server import Emulator
+from tests.core.sync.test_sync import make_target, share_dir
+
+AZURE_REFERENCE = Path(os.environ.get("AITK_AZURE_REFERENCE", Path(__file__).parents[3] / ".." / "shared"))
+KEY = "a2V5LWZvci10ZXN0cy1vbmx5LW5vdC1hLXNlY3JldA=="
+
+
+def _recorded_listings() -> list[bytes]:
+    bodies = []
+    for path in sorted((AZURE_REFERENCE / recordings.RECORDINGS).glob("*.json")):
+        for entry in json.loads(path.read_text(encoding="utf-8")).get("Entries", []):
+            if "restype=directory&comp=list" in entry["RequestUri"] and entry["StatusCode"] == 200:
+                body = entry["ResponseBody"]
+                bodies.append(body.encode("utf-8") if isinstance(body, str) else bytes(body))
+    return bodies
+
+
+def test_recorded_azure_listings_parse_as_the_sdk_parses_them() -> None:
+    bodies = _recorded_listings()
+    assert bodies, f"expected recorded directory listings under {AZURE_REFERENCE / recordings.RECORDINGS}"
+    with_etags = 0
+    for body in bodies:
+        sdk = _deserialize_xml(ListFilesAndDirectoriesSegmentResponse, body.decode("utf-8-sig"))
+        expected = [
+            ListedEntry(f.name["content"], False, f.properties.content_length, f.properties.etag)
+            for f in sdk.segment.file_items
+        ] + [
+            ListedEntry(d.name["content"], True, 0, d.properties.etag if d.properties else None)
+            for d in sdk.segment.directory_items
+        ]
+        parsed = parse_listing(body)
+        key = lambda e: (e.is_directory, e.name)  # noqa: E731
+        assert sorted(parsed.entries, key=key) == sorted(expected, key=key)
+        assert parsed.next_marker == (sdk.next_marker or "")
+        with_etags += any(not e.is_directory and e.etag for e in parsed.entries)
+    assert with_etags  # one was asked with include=Etag, as the sync asks
+
+
+def test_percent_encoded_names_are_decoded() -> None:
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><EnumerationResults><Entries>'
+        b'<File><Name Encoded="true">a%EF%BF%BEb</Name><Properties><Content-Length>3</Content-Length>'
+        b"<Etag>&quot;0x1&quot;</Etag></Properties></File></Entries><NextMarker>m2</NextMarker></EnumerationResults>"
+    )
+    assert parse_listing(body).entries == [ListedEntry("a\ufffeb", False, 3, '"0x1"')]
+    assert parse_listing(body).next_marker == "m2"
+
+
+@pytest.mark.parametrize(
+    ("method", "query", "headers"),
+    [
+        (
+            "GET",
+            [("restype", "directory"), ("comp", "list"), ("include", "Etag")],
+            {"accept": "application/xml"},
+        ),
+        ("PUT", [], {"x-ms-type": "file", "x-ms-content-length": "12", "x-ms-content-md5": "AAAA"}),
+        (
+            "PUT",
+            [("comp", "range")],
+            {
+                "x-ms-write": "update",
+                "content-type": "application/octet-stream",
+                "x-ms-range": "bytes=0-11",
+                "content-length": "12",
+            },
+        ),
+        (
+            "PUT",
+            [("comp", "rename")],
+            {
+                "x-ms-file-rename-source": "https://h/acct/share/d/.x.aitk-upload-1",
+                "x-ms-file-rename-replace-if-exists": "true",
+            },
+        ),
+    ],
+)
+def test_signature_is_the_sdks(method: str, query: list[tuple[str, str]], headers: dict[str, str]) -> None:
+    full = {**headers, "x-ms-version": "2026-10-06", "x-ms-date": "Fri, 04 Dec 2026 21:00:00 GMT"}
+    path = "/acct/share/dir%20a/f%C3%BC.txt"
+    query_string = "&".join(f"{k}={v}" for k, v in query)
+    request = HttpRequest(
+        method, f"https://h{path}" + (f"?{query_string}" if query_string else ""), headers=full
+    )
+    policy = SharedKeyCredentialPolicy("acct", KEY)  # type: ignore[no-untyped-call]
+    policy.on_request(PipelineRequest(request, PipelineContext(None)))  # type: ignore[no-untyped-call]
+    sdk_header = request.headers["Authorization"]
+    text = string_to_sign(method, "acct", path, query, full)
+    ours = base64.b64encode(hmac.new(base64.b64decode(KEY), text.encode(), hashlib.sha256).digest()).decode()
+    assert sdk_header == f"SharedKey acct:{ours}"
+
+
+@pytest.fixture
+def target(emulator: Emulator, azure_env: dict[str, str]) -> ShareTarget:
+    return make_target(emulator)
+
+
+async def test_create_range_rename_then_list_against_the_emulator(
+    emulator: Emulator, target: ShareTarget
+) -> None:
+    name = "dir with space/ünï #1%+&.txt"
+    async with open_share(target) as conn:
+        await conn.share.get_directory_client("dir with space").create_directory()
+        before = conn.requests
+        await conn.lean.create_file("dir with space/.tmp-x", 11, b"0123456789abcdef")
+        await conn.lean.put_range("dir with space/.tmp-x", 0, b"hello world")
+        etag = await conn.lean.rename("dir with space/.tmp-x", name)
+        listed = list(await conn.lean.list_dir("dir with space"))
+        assert conn.requests - before == 4
+    assert (share_dir(emulator) / name).read_bytes() == b"hello world"
+    assert listed == [ListedEntry(name.rpartition("/")[2], False, 11, etag)]
+    assert etag is not None and etag.startswith('"')
+
+
+async def test_listing_pages_are_followed(emulator: Emulator, target: ShareTarget) -> None:
+    folder = share_dir(emulator) / "many"
+    folder.mkdir(parents=True)
+    for i in range(5003):  # the service's page holds at most 5,000 entries
+        (folder / f"f{i:05d}").write_bytes(b"x")
+    async with open_share(target) as conn:
+        listed = list(await conn.lean.list_dir("many"))
+        assert conn.requests == 2
+    assert sorted(e.name for e in listed) == [f"f{i:05d}" for i in range(5003)]
+
+
+async def test_errors_are_the_sdks_exception_types_with_the_service_code(
+    emulator: Emulator, target: ShareTarget
+) -> None:
+    async with open_share(target) as conn:
+        with pytest.raises(ResourceNotFoundError) as missing:
+            await conn.lean.list_dir("no/such/folder")
+        assert getattr(missing.value, "error_code", None) == "ParentNotFound"
+        with pytest.raises(ResourceNotFoundError) as no_parent:
+            await conn.lean.create_file("nowhere/x.txt", 1, None)
+        assert getattr(no_parent.value, "error_code", None) == "ParentNotFound"
