@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -24,13 +23,12 @@ from tests.azure_emulator.files import recordings
 from tests.azure_emulator.server import Emulator
 from tests.core.sync.test_sync import make_target, share_dir
 
-AZURE_REFERENCE = Path(os.environ.get("AITK_AZURE_REFERENCE", Path(__file__).parents[3] / ".." / "shared"))
 KEY = "a2V5LWZvci10ZXN0cy1vbmx5LW5vdC1hLXNlY3JldA=="
 
 
-def _recorded_listings() -> list[bytes]:
+def _recorded_listings(azure_reference: Path) -> list[bytes]:
     bodies = []
-    for path in sorted((AZURE_REFERENCE / recordings.RECORDINGS).glob("*.json")):
+    for path in sorted((azure_reference / recordings.RECORDINGS).glob("*.json")):
         for entry in json.loads(path.read_text(encoding="utf-8")).get("Entries", []):
             if "restype=directory&comp=list" in entry["RequestUri"] and entry["StatusCode"] == 200:
                 body = entry["ResponseBody"]
@@ -38,9 +36,9 @@ def _recorded_listings() -> list[bytes]:
     return bodies
 
 
-def test_recorded_azure_listings_parse_as_the_sdk_parses_them() -> None:
-    bodies = _recorded_listings()
-    assert bodies, f"expected recorded directory listings under {AZURE_REFERENCE / recordings.RECORDINGS}"
+def test_recorded_azure_listings_parse_as_the_sdk_parses_them(azure_reference: Path) -> None:
+    bodies = _recorded_listings(azure_reference)
+    assert bodies, f"expected recorded directory listings under {azure_reference / recordings.RECORDINGS}"
     with_etags = 0
     for body in bodies:
         sdk = _deserialize_xml(ListFilesAndDirectoriesSegmentResponse, body.decode("utf-8-sig"))
