@@ -57,7 +57,8 @@ def is_temp_name(name: str) -> bool:
 
 def is_reserved(path: str) -> bool:
     """Local paths the sync never uploads: its own manifest, lock and upload temp names."""
-    return path in (MANIFEST_PATH, LOCK_PATH) or is_temp_name(path.rpartition("/")[2])
+    name = path.rpartition("/")[2]  # is_temp_name, inlined: this runs once per project file
+    return (name.startswith(".") and TEMP_MARKER in name) or path in (MANIFEST_PATH, LOCK_PATH)
 
 
 def parent_dir(path: str) -> str:

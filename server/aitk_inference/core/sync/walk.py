@@ -12,10 +12,10 @@ from __future__ import annotations
 import errno
 import os
 import re
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_IROTH, S_ISREG
 from typing import NamedTuple
 
 from pathspec import GitIgnoreSpec
@@ -38,6 +38,10 @@ class LocalFile(NamedTuple):
     mtime_ns: int
 
 
+# The tuple constructor itself: a NamedTuple's own __new__ is a Python function (one per file).
+_new_file = tuple.__new__
+
+
 @dataclass(frozen=True)
 class _Level:
     prefix: str  # folder of the ignore file, relative to the project, "" or ending in "/"
@@ -48,6 +52,8 @@ class _Level:
 
 
 def _read_rules(folder: Path, prefix: str, names: set[str]) -> _Level | None:
+    if names.isdisjoint(IGNORE_FILE_NAMES):
+        return None
     lines: list[str] = []
     for name in IGNORE_FILE_NAMES:
         file = folder / name
@@ -98,13 +104,6 @@ def _ignored(levels: list[_Level], rel: str, is_dir: bool) -> bool:
         if decision is not None:
             return decision
     return False
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=True)
-    except OSError:  # a link loop: reported (and skipped) with the files
-        return False
 
 
 def walk_project(
@@ -165,17 +164,25 @@ def _walk(
     special = {e.name for e in entries if e.name in _SPECIAL_NAMES}
     if rel_dir and "pyvenv.cfg" in special and os.path.isfile(os.path.join(folder, "pyvenv.cfg")):
         return  # a virtual environment
-    level = _read_rules(Path(folder), rel_dir, special)
+    level = _read_rules(Path(folder), rel_dir, special) if special else None
     levels = [*parent_levels, level] if level else parent_levels
+    # The per-file ignore test, inlined (it runs once per file): deepest ignore file first, the
+    # combined regex of each first (most paths match none of its patterns).
+    checks = [(len(lv.prefix), lv.any_match, lv.spec) for lv in reversed(levels)]
     subdirs: list[os.DirEntry[str]] = []
     skipped: list[str] = []  # warned in name order (scandir's order is the file system's)
+    append = files.append
     for entry in entries:
         rel = rel_dir + entry.name
-        if _is_dir(entry):
+        try:
+            is_dir = entry.is_dir()
+        except OSError:  # a link loop: reported (and skipped) with the files
+            is_dir = False
+        if is_dir:
             subdirs.append(entry)
             continue
         try:
-            st = entry.stat(follow_symlinks=True)
+            st = entry.stat()
         except OSError as err:
             if _ignored(levels, rel, False) or (exclude and exclude(rel)):
                 continue
@@ -184,15 +191,25 @@ def _walk(
             elif warn:
                 skipped.append(f"Skipping {rel}: {_why_missing(entry, err)}.")
             continue
-        if not stat.S_ISREG(st.st_mode):
+        mode = st.st_mode
+        if not S_ISREG(mode):
             continue
-        if (levels and _ignored(levels, rel, False)) or (exclude and exclude(rel)):
+        ignored = False
+        for offset, any_match, spec in checks:
+            sub = rel[offset:]
+            if any_match is not None and any_match.search(sub) is None:
+                continue
+            decision = spec.check_file(sub).include
+            if decision is not None:
+                ignored = decision
+                break
+        if ignored or (exclude and exclude(rel)):
             continue
         # Readable by everyone needs no access() call (one syscall per file otherwise).
-        if not st.st_mode & stat.S_IROTH and not os.access(entry.path, os.R_OK):
+        if not mode & S_IROTH and not os.access(entry.path, os.R_OK):
             unreadable.append(f"{rel} (permission denied)")
             continue
-        files.append(LocalFile(rel, entry.path, st.st_size, st.st_mtime_ns))
+        append(_new_file(LocalFile, (rel, entry.path, st.st_size, st.st_mtime_ns)))
     for message in sorted(skipped):
         if warn:
             warn(message)
