@@ -15,7 +15,7 @@ read from /proc. Figures (medians of ``--runs`` where repeated; first deploys ru
    run; first deploys as a ratio to the same deploy by ``--baseline`` (a checkout of the tool
    before this work, e.g. ``git worktree add /tmp/base db3230e``), run against the same emulator;
 2. the walk with ignore rules vs a plain scandir + stat of the same tree;
-3. hashing every file of a tree with the tool vs sequentially on one thread;
+3. hashing every file of a tree with the tool vs sequentially on one thread (hashes kept in a dict);
 4. a big file (``--big-mib``, 200 by default): sync vs a raw create + parallel 4 MiB Put Range
    upload (16 in flight, no hashing, no rename) of the same bytes, and peak RSS of each.
 

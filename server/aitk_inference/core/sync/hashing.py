@@ -32,20 +32,11 @@ def hash_local(f: LocalFile) -> FileHash:
         raise local_read_error(f.path, err) from err
 
 
-def _hash_batch(files: list[LocalFile]) -> list[FileHash | LocalFileVanished]:
-    out: list[FileHash | LocalFileVanished] = []
-    for f in files:
-        try:
-            out.append(hash_local(f))
-        except LocalFileVanished as gone:
-            out.append(gone)
-    return out
-
-
 async def hash_files(
     files: list[LocalFile], cancel: CancellationToken, vanished: Callable[[LocalFileVanished], None]
 ) -> dict[str, FileHash]:
     """SHA-256 and MD5 of each file; files deleted meanwhile are reported to ``vanished``."""
+    cancel.raise_if_cancelled()
     hashes: dict[str, FileHash] = {}
     small = [f for f in files if f.size < SMALL_FILE]
     big = [f for f in files if f.size >= SMALL_FILE]
@@ -53,22 +44,23 @@ async def hash_files(
     async def small_ones() -> None:
         # On the event loop's own thread, a few MiB at a time: no thread to contend with
         # (as fast as one thread by construction), and the loop still runs between batches
-        # (the share lock's heartbeat, cancellation).
-        batch: list[LocalFile] = []
-        size = 0
-        for f in [*small, None]:
-            if f is not None:
-                batch.append(f)
-                size += f.size
-            if batch and (f is None or size >= BATCH_BYTES or len(batch) >= HASH_BATCH):
-                cancel.raise_if_cancelled()
-                for done, h in zip(batch, _hash_batch(batch), strict=True):
-                    if isinstance(h, LocalFileVanished):
-                        vanished(h)
-                    else:
-                        hashes[done.path] = h
-                batch, size = [], 0
+        # (the share lock's heartbeat, cancellation). One plain loop: its bookkeeping is all
+        # that separates it from hashing one file after another.
+        size = count = 0
+        for f in small:
+            try:
+                hashes[f.path] = hash_file(f)
+            except OSError as err:
+                gone = local_read_error(f.path, err)
+                if not isinstance(gone, LocalFileVanished):
+                    raise gone from err
+                vanished(gone)
+            size += f.size
+            count += 1
+            if size >= BATCH_BYTES or count >= HASH_BATCH:
+                size = count = 0
                 await asyncio.sleep(0)
+                cancel.raise_if_cancelled()
 
     async def one(f: LocalFile) -> None:
         cancel.raise_if_cancelled()
