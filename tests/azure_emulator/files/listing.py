@@ -23,7 +23,11 @@ def decode_marker(marker: str) -> str:
 
 
 def _el(name: str, value: str | None) -> str:
-    return f"<{name} />" if value in (None, "") else f"<{name}>{escape(value)}</{name}>"
+    if not value:
+        return f"<{name} />"
+    if "&" in value or "<" in value or ">" in value:  # rare: most values need no escaping
+        value = escape(value)
+    return f"<{name}>{value}</{name}>"
 
 
 def _paging(prefix: str | None, marker: str | None, maxresults: str | None) -> str:

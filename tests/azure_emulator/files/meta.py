@@ -126,7 +126,7 @@ class ShareMeta:
         self.path = path
         self.journal_path = path.with_suffix(".journal")
         self.root_dir = root_dir
-        self._root = str(root_dir)
+        self.root_path = self._root = str(root_dir)
         self.clock = clock
         self.ids = ids
         self.entries: dict[str, Entry] = {}

@@ -272,8 +272,10 @@ class FileService:
     ) -> web.StreamResponse:
         meta = self._share(ctx, account, share)
         method, comp = ctx.request.method, ctx.query.get("comp")
-        disk = meta.root_dir / rel if rel else meta.root_dir
         entry = meta.get(rel)
+        if method == "GET" and comp == "list" and entry is not None and entry.kind == "dir":
+            return self._list_directory(ctx, share, rel, entry, meta, headers)  # the hot request first
+        disk = meta.root_dir / rel if rel else meta.root_dir
         if method == "PUT" and comp is None:
             if entry is not None:
                 raise self._fail(ctx, 409, "ResourceAlreadyExists", EXISTS)
@@ -338,12 +340,13 @@ class FileService:
         marker = ctx.query.get("marker")
         maxresults = ctx.query.get("maxresults")
         include = {i.strip().lower() for i in ctx.query.get("include", "").split(",") if i.strip()}
-        folder = meta.root_dir / rel if rel else meta.root_dir
-        names = sorted(e.name for e in os.scandir(folder))
-        names = [n for n in names if not prefix or n.startswith(prefix)]
+        folder = os.path.join(meta.root_path, rel) if rel else meta.root_path  # no Path: hot
+        found = sorted(os.scandir(folder), key=_by_name)
+        if prefix:
+            found = [e for e in found if e.name.startswith(prefix)]
         if marker:
             start = listing.decode_marker(marker)
-            names = [n for n in names if n >= start]
+            found = [e for e in found if e.name >= start]
         limit = int(maxresults) if maxresults else 5000
         if limit < 1:
             raise self._fail(
@@ -352,12 +355,13 @@ class FileService:
                 "OutOfRangeQueryParameterValue",
                 "One of the query parameters specified in the request URI is outside the permissible range.",
             )
-        page, rest = names[:limit], names[limit:]
+        page, rest = found[:limit], found[limit:]
         items = []
-        for name in page:
+        for item in page:
+            name = item.name
             child = f"{rel}/{name}" if rel else name
             try:
-                st = os.stat(os.path.join(folder, name))  # one stat serves entry and size
+                st = item.stat()  # one stat serves entry and size
             except OSError:
                 meta.get(child)  # gone since the folder was read: forget its entry
                 continue
@@ -374,7 +378,7 @@ class FileService:
             prefix=prefix,
             marker=marker,
             maxresults=maxresults,
-            next_marker=listing.encode_marker(rest[0]) if rest else None,
+            next_marker=listing.encode_marker(rest[0].name) if rest else None,
         )
         return self._xml(body, headers)
 
@@ -773,6 +777,10 @@ class FileService:
                 **self._smb_headers(entry, self._parent_id(meta, rel)),
             },
         )
+
+
+def _by_name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def _write(disk: Path, data: bytes, offset: int) -> None:

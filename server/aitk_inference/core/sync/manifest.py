@@ -235,15 +235,20 @@ def plan_sync(
     ``ignored``: paths of the manifest that exist locally but are excluded now."""
 
     def on_share(path: str) -> tuple[str, RemoteFile] | None:
-        folder = remote.get(parent_dir(path))
-        found = folder.file(path.rpartition("/")[2]) if folder else None
+        folder_path, _, name = path.rpartition("/")
+        folder = remote.get(folder_path)
+        if folder is None:
+            return None
+        exact = folder.files.get(name)
+        if exact is not None:  # the usual case: no casefolding, no new string
+            return path, exact
+        found = folder.file(name)
         if found is None:
             return None
-        folder_path = parent_dir(path)
         return (f"{folder_path}/{found[0]}" if folder_path else found[0]), found[1]
 
     owned = {**manifest.left, **manifest.files}
-    owned_folded = {p.casefold(): p for p in owned}
+    folded: dict[str, str] | None = None
     plan = SyncPlan([], [], [], [], [], [])
     for f in local:
         found = on_share(f.path)
@@ -254,8 +259,13 @@ def plan_sync(
             continue
         remote_path, r = found
         plan.etags[f.path] = r.etag
-        owner_path = owned_folded.get(f.path.casefold())
-        entry = owned.get(owner_path) if owner_path is not None else None
+        entry = owned.get(f.path)
+        owner_path: str | None = f.path
+        if entry is None:  # ours under another case? (the share is case-insensitive)
+            if folded is None:
+                folded = {p.casefold(): p for p in owned}
+            owner_path = folded.get(f.path.casefold())
+            entry = owned.get(owner_path) if owner_path is not None else None
         if entry is not None and owner_path == remote_path:
             if entry.etag is not None and r.etag != entry.etag:
                 plan.restore.append(f.path)  # edited on the share: put the project's version back

@@ -58,7 +58,6 @@ from aitk_inference.core.sync.manifest import (
     RemoteFile,
     SyncPlan,
     ancestors,
-    cached_hash,
     dirs_to_list,
     is_reserved,
     next_manifest,
@@ -75,9 +74,12 @@ if TYPE_CHECKING:
 
 # Characters Azure Files rejects in names; the SDK also strips a trailing dot.
 _BAD_NAME = re.compile(r'["\\:|<>*?\x00-\x1f]')
+_BAD_END = re.compile(r"[. ](?:/|$)")  # a name ending with a dot or a space
 # Azure Files' length limits, in characters.
 MAX_NAME = 255
 MAX_PATH = 2048
+
+_new_tuple = tuple.__new__  # a NamedTuple without its Python-level __new__ (hot loops)
 
 # Ranges in flight per request slot (``concurrency``): 2 x 8 x 4 MiB, as many as a plain
 # parallel upload keeps in flight (memory: about 3x range size per range in flight).
@@ -325,9 +327,9 @@ class _SyncRun:
         owned = {**manifest.left, **manifest.files}
         for f in self.local:
             entry = owned.get(f.path)
-            cached = cached_hash(f, entry)
-            if cached is not None:
-                hashes[f.path] = cached
+            # manifest.cached_hash, inlined: this runs once per project file
+            if entry is not None and entry.mtime_ns == f.mtime_ns and entry.size == f.size:
+                hashes[f.path] = _new_tuple(FileHash, (entry.sha256, None, entry.mtime_ns))
             elif f.size > self.range_size and (entry is None or entry.size != f.size):
                 continue  # big and certainly changed: hashed while it uploads
             else:
@@ -481,7 +483,8 @@ def _shorten(path: str) -> str:
 
 
 def _check_names(files: list[LocalFile], progress: Progress) -> list[LocalFile]:
-    too_long = [reason for f in files if (reason := _too_long(f.path)) is not None]
+    # Per-part checks only where the whole path hints at a problem (this runs once per file).
+    too_long = [reason for f in files if len(f.path) > MAX_NAME and (reason := _too_long(f.path)) is not None]
     if too_long:
         shown = "; ".join(too_long[:5]) + (f"; and {len(too_long) - 5} more" if len(too_long) > 5 else "")
         raise ConfigError(
@@ -490,9 +493,7 @@ def _check_names(files: list[LocalFile], progress: Progress) -> list[LocalFile]:
             hint="Shorten them, or list them in .aitkignore to leave them out of the deployment.",
         )
     bad = [
-        f.path
-        for f in files
-        if any(_BAD_NAME.search(part) or part.endswith((".", " ")) for part in f.path.split("/"))
+        f.path for f in files if _BAD_NAME.search(f.path) is not None or _BAD_END.search(f.path) is not None
     ]
     if bad:
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
