@@ -16,6 +16,7 @@ import asyncio
 import base64
 import contextlib
 import hmac
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -37,6 +38,9 @@ from azure.core.exceptions import (
 )
 from azure.storage.fileshare._shared.authentication import compare as _sdk_header_compare
 from yarl import URL
+
+from aitk_inference.core.azure.tls import ssl_context
+from aitk_inference.core.sync.http1 import ConnectFailed, Http1Pool
 
 # aiohttp would add a Content-Type to a PUT on its own, after signing: the signature would not match.
 _UNSIGNED_AUTO = ("Content-Type",)
@@ -147,6 +151,14 @@ class LeanShare:
         if session.trust_env:
             with contextlib.suppress(LookupError):
                 self._proxy, self._proxy_auth = get_env_proxy_for_url(base)
+        # Direct connections take the lean HTTP/1.1 client; through a proxy, aiohttp.
+        self._pool: Http1Pool | None = None
+        if self._proxy is None and base.scheme in ("https", "http") and base.host:
+            self._pool = Http1Pool(
+                base.host,
+                base.port or (443 if base.scheme == "https" else 80),
+                ssl_context() if base.scheme == "https" else None,
+            )
         self._origin = str(base.origin())
         self._account = account_name
         self._key = base64.b64decode(account_key)
@@ -159,6 +171,8 @@ class LeanShare:
         self._backoff_max = retry_backoff_max
 
     async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
         await self._session.close()  # leaves the shared connector open
 
     def path_of(self, path: str) -> str:
@@ -203,7 +217,7 @@ class LeanShare:
             "x-ms-file-rename-replace-if-exists": "true",
         }
         response_headers, _ = await self._send("PUT", target, [("comp", "rename")], headers)
-        return response_headers.get("ETag") or None
+        return response_headers.get("etag") or None
 
     async def _send(
         self,
@@ -212,16 +226,18 @@ class LeanShare:
         query: list[tuple[str, str]],
         extra: dict[str, str],
         body: bytes | None = None,
-    ) -> tuple[Any, bytes]:
+    ) -> tuple[dict[str, str], bytes]:
+        """One request, retried as the SDK's policy would; the answer's headers (lower-case
+        names) and body."""
         url_path = self.path_of(path)
         query_string = "&".join(f"{k}={quote(v, safe=',')}" for k, v in query)
-        url = URL(self._origin + url_path + ("?" + query_string if query_string else ""), encoded=True)
+        target = url_path + ("?" + query_string if query_string else "")
         attempt = 0
         while True:
             headers = {
                 **extra,
                 "x-ms-version": self._version,
-                "x-ms-date": formatdate(usegmt=True),
+                "x-ms-date": _http_date(),
                 "content-length": str(len(body) if body is not None else 0),
             }
             signature = hmac.new(
@@ -231,22 +247,12 @@ class LeanShare:
             self._count()
             wait: float | None
             try:
-                async with self._session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=body,
-                    skip_auto_headers=_UNSIGNED_AUTO,
-                    proxy=self._proxy,
-                    proxy_auth=self._proxy_auth,
-                ) as resp:
-                    data = await resp.read()
-                    status, response_headers = resp.status, resp.headers
-            except (TimeoutError, aiohttp.ClientError) as err:
+                status, response_headers, data = await self._exchange(method, target, headers, body)
+            except (TimeoutError, OSError, aiohttp.ClientError) as err:
                 if attempt >= self._retry_total:
                     kind = (
                         ServiceRequestError
-                        if isinstance(err, aiohttp.ClientConnectorError)
+                        if isinstance(err, (aiohttp.ClientConnectorError, ConnectFailed))
                         else ServiceResponseError
                     )
                     raise kind(str(err) or type(err).__name__, error=err) from err
@@ -256,11 +262,40 @@ class LeanShare:
                     return response_headers, data
                 if status not in RETRY_STATUS or attempt >= self._retry_total:
                     raise _error(status, response_headers, data)
-                wait = _retry_after(response_headers.get("Retry-After"))
+                wait = _retry_after(response_headers.get("retry-after"))
             if wait is None:
                 wait = min(self._backoff * 2**attempt, self._backoff_max)
             attempt += 1
             await asyncio.sleep(wait)
+
+    async def _exchange(
+        self, method: str, target: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        if self._pool is not None:
+            return await self._pool.request(method, target, headers, body)
+        async with self._session.request(
+            method,
+            URL(self._origin + target, encoded=True),
+            headers=headers,
+            data=body,
+            skip_auto_headers=_UNSIGNED_AUTO,
+            proxy=self._proxy,
+            proxy_auth=self._proxy_auth,
+        ) as resp:
+            data = await resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, data
+
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """``x-ms-date``: formatted once per second, not once per request."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True))
+    return _date_cache[1]
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -272,7 +307,7 @@ def _retry_after(value: str | None) -> float | None:
 
 def _error(status: int, headers: Any, body: bytes) -> HttpResponseError:
     """The azure-core exception the SDK raises for this answer, with the service's code and message."""
-    code = headers.get("x-ms-error-code") or ""
+    code = headers.get("x-ms-error-code") or ""  # names lower-case, see LeanShare._send
     message = ""
     if body:
         try:

@@ -1,0 +1,258 @@
+"""The sync's lean HTTP/1.1 client against scripted servers: framing, keep-alive, stale
+connections, broken answers, timeouts, flow control and TLS trust."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aitk_inference.core.azure.advice import is_tls_failure
+from aitk_inference.core.sync.http1 import ConnectFailed, Http1Pool, Response, ResponseLost
+
+from tests.azure_emulator.certs import Certificates
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Server:
+    """A TCP (or TLS) server running ``script`` per connection; counts connections and requests."""
+
+    def __init__(self, script: Script, context: ssl.SSLContext | None = None) -> None:
+        self.script = script
+        self.context = context
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> Server:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections += 1
+            try:
+                await self.script(reader, writer)
+            except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+                pass
+            finally:
+                writer.close()
+
+        self._server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=self.context)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def read_request(self, reader: asyncio.StreamReader) -> bytes:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        body = await reader.readexactly(length) if length else b""
+        self.requests.append(head + body)
+        return body
+
+
+@pytest.fixture
+async def pools() -> AsyncIterator[list[Http1Pool]]:
+    made: list[Http1Pool] = []
+    yield made
+    for pool in made:
+        await pool.close()
+
+
+def pool_for(server: Server, pools: list[Http1Pool], read_timeout: float = 120.0) -> Http1Pool:
+    pool = Http1Pool("127.0.0.1", server.port, None, read_timeout=read_timeout)
+    pools.append(pool)
+    return pool
+
+
+def answer(server: Server, *responses: bytes) -> Script:
+    """Answer each request on a connection with the next of ``responses`` (then keep it open)."""
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for response in responses:
+            await server.read_request(reader)
+            writer.write(response)
+            await writer.drain()
+        await reader.read()  # until the client closes
+
+    return script
+
+
+async def test_a_content_length_body_and_the_connection_kept_for_the_next_request(
+    pools: list[Http1Pool],
+) -> None:
+    server = Server(lambda r, w: asyncio.sleep(0))
+    server.script = answer(
+        server,
+        b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: "0x1"\r\nx-ms-meta-a: 1\r\nx-ms-meta-a: 2\r\n\r\nhello',
+        b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+    )
+    async with server:
+        pool = pool_for(server, pools)
+        first = await pool.request("GET", "/acct/share/a?comp=list", {"x-ms-version": "2026-10-06"})
+        second = await pool.request("PUT", "/acct/share/b", {"content-length": "3"}, b"abc")
+    assert first == Response(200, {"content-length": "5", "etag": '"0x1"', "x-ms-meta-a": "1, 2"}, b"hello")
+    assert second == Response(201, {"content-length": "0"}, b"")
+    assert server.connections == 1
+    assert server.requests[0].startswith(
+        f"GET /acct/share/a?comp=list HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode()
+    )
+    assert server.requests[1].endswith(b"\r\n\r\nabc")
+
+
+async def test_a_chunked_body_split_anywhere_with_trailers(pools: list[Http1Pool]) -> None:
+    body = b"7\r\n<a>1</a\r\n1;ext=x\r\n>\r\n0\r\nx-trailer: y\r\n\r\n"
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            await server.read_request(reader)
+            for i in range(len(head + body)):  # one byte per packet: every split point
+                writer.write((head + body)[i : i + 1])
+                await writer.drain()
+        await reader.read()
+
+    server = Server(script)
+    async with server:
+        pool = pool_for(server, pools)
+        for _ in range(2):  # the second proves the first was framed exactly (nothing left over)
+            response = await pool.request("GET", "/x", {})
+            assert response.body == b"<a>1</a>"
+    assert server.connections == 1
+
+
+async def test_an_interim_answer_is_skipped_and_a_body_may_run_until_close(pools: list[Http1Pool]) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        writer.write(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it"
+        )
+        await writer.drain()
+
+    server = Server(script)
+    async with server:
+        pool = pool_for(server, pools)
+        response = await pool.request("GET", "/x", {})
+        assert (response.status, response.body) == (200, b"all of it")
+        assert (await pool.request("GET", "/x", {})).body == b"all of it"  # a new connection
+    assert server.connections == 2
+
+
+async def test_connection_close_is_honoured(pools: list[Http1Pool]) -> None:
+    server = Server(lambda r, w: asyncio.sleep(0))
+    server.script = answer(
+        server,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+        b"HTTP/1.1 500 Not this one\r\nContent-Length: 0\r\n\r\n",
+    )
+    async with server:
+        pool = pool_for(server, pools)
+        assert (await pool.request("GET", "/x", {})).status == 200
+        assert (await pool.request("GET", "/x", {})).status == 200
+    assert server.connections == 2
+
+
+async def test_a_kept_connection_the_server_dropped_is_replaced_once(pools: list[Http1Pool]) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        # then close without a word, as a server does with an idle connection
+
+    server = Server(script)
+    async with server:
+        pool = pool_for(server, pools)
+        assert (await pool.request("GET", "/1", {})).body == b"ok"
+        await asyncio.sleep(0.05)
+        assert (await pool.request("GET", "/2", {})).body == b"ok"
+    assert server.connections == 2
+    assert [r.split(b" ")[1] for r in server.requests] == [b"/1", b"/2"]
+
+
+async def test_an_answer_cut_short_is_reported_not_retried(pools: list[Http1Pool]) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nonly5")
+        await writer.drain()
+
+    server = Server(script)
+    async with server:
+        pool = pool_for(server, pools)
+        with pytest.raises(ResponseLost) as exc:
+            await pool.request("GET", "/x", {})
+    assert str(exc.value) == "the connection closed before a whole response arrived"
+    assert server.connections == 1
+
+
+async def test_something_that_is_not_http_is_refused(pools: list[Http1Pool]) -> None:
+    server = Server(lambda r, w: asyncio.sleep(0))
+    server.script = answer(server, b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    async with server:
+        pool = pool_for(server, pools)
+        with pytest.raises(ResponseLost) as exc:
+            await pool.request("GET", "/x", {})
+    assert str(exc.value) == "not an HTTP/1.1 answer: 'SSH-2.0-OpenSSH_9.6'"
+
+
+async def test_a_silent_server_times_out(pools: list[Http1Pool]) -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await server.read_request(reader)
+        await reader.read()
+
+    server = Server(script)
+    async with server:
+        pool = pool_for(server, pools, read_timeout=0.2)
+        with pytest.raises(TimeoutError) as exc:
+            await pool.request("GET", "/x", {})
+    assert str(exc.value) == "no answer for 0.2 s"
+
+
+async def test_nobody_listening_fails_to_connect(pools: list[Http1Pool]) -> None:
+    probe = Server(lambda r, w: asyncio.sleep(0))
+    async with probe:
+        port = probe.port
+    pool = Http1Pool("127.0.0.1", port, None)
+    pools.append(pool)
+    with pytest.raises(ConnectFailed) as exc:
+        await pool.request("GET", "/x", {})
+    assert str(exc.value).startswith(f"cannot connect to 127.0.0.1:{port}: ")
+    assert isinstance(exc.value.__cause__, ConnectionRefusedError)
+
+
+async def test_a_big_body_goes_out_whole_under_flow_control(pools: list[Http1Pool]) -> None:
+    data = bytes(range(256)) * (4 * 4096)  # 4 MiB
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.2)  # let the client's buffer fill: it must pause, not pile up
+        body = await server.read_request(reader)
+        assert body == data
+        writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+
+    server = Server(script)
+    async with server:
+        pool = pool_for(server, pools)
+        response = await pool.request("PUT", "/x", {"content-length": str(len(data))}, data)
+    assert response.status == 201
+
+
+async def test_tls_with_the_trusted_ca_and_an_untrusted_one(tmp_path: Path, pools: list[Http1Pool]) -> None:
+    certs = Certificates(tmp_path / "certs")
+    server = Server(lambda r, w: asyncio.sleep(0), certs.server_context())
+    server.script = answer(server, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    async with server:
+        trusted = Http1Pool("127.0.0.1", server.port, ssl.create_default_context(cafile=str(certs.ca_path)))
+        pools.append(trusted)
+        assert (await trusted.request("GET", "/x", {})).body == b"ok"
+        untrusted = Http1Pool("127.0.0.1", server.port, ssl.create_default_context())
+        pools.append(untrusted)
+        with pytest.raises(ConnectFailed) as exc:
+            await untrusted.request("GET", "/x", {})
+    assert is_tls_failure(exc.value)
