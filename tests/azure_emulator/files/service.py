@@ -502,6 +502,14 @@ class FileService:
             raise self._too_large(ctx)
         if length > size:  # Put Range's answer for bytes past the end of the file
             raise self._invalid_range(ctx)
+        if "x-ms-structured-body" in ctx.request.headers:  # CRC64 framing: refused, never stored as data
+            raise self._fail(
+                ctx,
+                400,
+                "InvalidHeaderValue",
+                "The value for one of the HTTP headers is not in the correct format. "
+                "(the emulator does not implement x-ms-structured-body)",
+            )
 
     def _too_large(self, ctx: RequestContext) -> ArmError:
         return self._fail(
