@@ -497,7 +497,8 @@ class FileService:
 
     def _check_initial_data(self, ctx: RequestContext, length: int, size: int) -> None:
         """Create File's body limits. The service documents only "content up to 4 MiB" (REST docs,
-        2026-02-06), not its errors, so these are Put Range's for the same conditions."""
+        2026-02-06), not its errors, so these are Put Range's for the same conditions. (The body's
+        length is Content-Length by HTTP framing, so Put Range's length-vs-range check has no twin.)"""
         if length > MAX_RANGE:
             raise self._too_large(ctx)
         if length > size:  # Put Range's answer for bytes past the end of the file
