@@ -129,3 +129,35 @@ async def test_parallel_range_writes_to_one_file(emulator: Emulator) -> None:
             )
         )
     assert (get_registry(emulator).share_path(ACCOUNT, "par") / "big.bin").read_bytes() == data
+
+
+def test_create_file_with_data_and_a_wrong_md5_keeps_the_old_file(emulator: Emulator) -> None:
+    get_registry(emulator).ensure_share(ACCOUNT, "s")
+    create = {"x-ms-type": "file", "x-ms-content-length": "4"}
+    status, created, _ = _send(emulator, "PUT", "/s/f", create, b"keep")
+    assert (status, created["Content-MD5"]) == (201, base64.b64encode(hashlib.md5(b"keep").digest()).decode())
+    wrong = base64.b64encode(hashlib.md5(b"nope").digest()).decode()
+    status, headers, body = _send(emulator, "PUT", "/s/f", {**create, "Content-MD5": wrong}, b"data")
+    assert (status, headers["x-ms-error-code"], _code(body)) == (400, "Md5Mismatch", "Md5Mismatch")
+    assert ET.fromstring(body.decode("utf-8-sig")).findtext("Message", "").splitlines()[0] == (
+        "The MD5 value specified in the request did not match with the MD5 value calculated by the server."
+    )
+    status, headers, body = _send(emulator, "GET", "/s/f")
+    assert (status, body, headers["ETag"]) == (200, b"keep", created["ETag"])
+
+
+def test_create_file_with_a_structured_body_is_refused_not_stored(emulator: Emulator) -> None:
+    """CRC64 structured messages (validate_content="crc64") are not implemented: refused, never written as data."""
+    get_registry(emulator).ensure_share(ACCOUNT, "s")
+    create = {
+        "x-ms-type": "file",
+        "x-ms-content-length": "4",
+        "x-ms-structured-body": "XSM/1.0; properties=crc64",
+    }
+    status, headers, body = _send(emulator, "PUT", "/s/f", create, b"data")
+    assert (status, headers["x-ms-error-code"]) == (400, "InvalidHeaderValue")
+    assert ET.fromstring(body.decode("utf-8-sig")).findtext("Message", "").splitlines()[0] == (
+        "The value for one of the HTTP headers is not in the correct format. "
+        "(the emulator does not implement x-ms-structured-body)"
+    )
+    assert _send(emulator, "GET", "/s/f")[0] == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from pathlib import Path
@@ -13,7 +14,7 @@ from azure.core.exceptions import (
     ResourceExistsError,
     ResourceNotFoundError,
 )
-from azure.storage.fileshare import ContentSettings, ExponentialRetry, ShareServiceClient
+from azure.storage.fileshare import ContentSettings, ExponentialRetry, FileProperties, ShareServiceClient
 from azure.storage.fileshare.aio import ShareServiceClient as AioShareServiceClient
 
 from tests.azure_emulator.server import Emulator
@@ -243,3 +244,119 @@ def test_files_written_to_the_share_folder_are_served_and_sidecar_is_outside(emu
     result = share.get_file_client("outputs/result.json")
     assert result.download_file().readall() == b"{}"
     assert result.get_file_properties().size == 2
+
+
+def _wire(emulator: Emulator, path: str) -> list[tuple[dict[str, str], int, dict[str, str]]]:
+    """(request headers, status, response headers) of each Create File the emulator answered for ``path``."""
+    return [
+        (e.request_headers, e.status, e.response_headers)
+        for e in emulator.traffic.snapshot()
+        if e.service == "file" and e.method == "PUT" and e.path.endswith(path) and not e.query
+    ]
+
+
+def _b64_md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def test_create_file_with_initial_data(emulator: Emulator) -> None:
+    """Create File with a body (2026-02-06+): the bytes land at offset 0, the rest of the size is zeros,
+    and what reads report afterwards (ETag, Last-Modified, size, content MD5) is what the create answered."""
+    share = _service(emulator).create_share("s")
+    data = os.urandom(1000)
+    whole = data + bytes(3096)
+    file = share.get_file_client("small.bin")
+    answer = file.create_file(
+        len(whole),
+        data=data,
+        validate_content="md5",  # the SDK checks the answer's Content-MD5 against the body's
+        content_settings=ContentSettings(content_md5=bytearray(hashlib.md5(whole).digest())),
+    )
+    assert _on_disk(emulator, "s", "small.bin").read_bytes() == whole
+    assert file.download_file().readall() == whole
+
+    [(sent, status, got)] = _wire(emulator, "/s/small.bin")
+    assert (sent["Content-Length"], sent["Content-MD5"]) == ("1000", _b64_md5(data))
+    assert (status, got["Content-MD5"]) == (201, _b64_md5(data))  # transactional: the body's MD5
+
+    props = file.get_file_properties()
+    assert (props.etag, props.last_modified, props.size) == (answer["etag"], answer["last_modified"], 4096)
+    stored = props.content_settings.content_md5
+    assert stored is not None and bytes(stored) == hashlib.md5(whole).digest()  # x-ms-content-md5 kept
+    [listed] = list(share.list_directories_and_files(include=["etag", "timestamps"]))
+    assert isinstance(listed, FileProperties)
+    assert (listed.name, listed.size, listed.etag) == ("small.bin", 4096, answer["etag"])
+
+
+def test_create_file_with_exactly_4_mib_replaces_the_old_file(emulator: Emulator) -> None:
+    share = _service(emulator).create_share("s")
+    file = share.get_file_client("big.bin")
+    file.create_file(10, data=b"old")
+    data = os.urandom(4 * 1024 * 1024)  # the documented limit, and past the emulator's inline-write size
+    file.create_file(len(data), data=data, validate_content="md5")
+    assert _on_disk(emulator, "s", "big.bin").read_bytes() == data
+    assert file.get_file_properties().size == len(data)
+
+
+def test_create_file_without_data_is_unchanged(emulator: Emulator) -> None:
+    """No body, or an empty one: a sparse file of zeros and no Content-MD5, as before initial data existed."""
+    share = _service(emulator).create_share("s")
+    share.get_file_client("none.bin").create_file(7)
+    share.get_file_client("empty.bin").create_file(5, data=b"")
+    assert _on_disk(emulator, "s", "none.bin").read_bytes() == bytes(7)
+    assert _on_disk(emulator, "s", "empty.bin").read_bytes() == bytes(5)
+    [(_, status, got)] = _wire(emulator, "/s/none.bin")
+    [(sent, empty_status, empty_got)] = _wire(emulator, "/s/empty.bin")
+    assert sent["Content-Length"] == "0"
+    assert (status, empty_status) == (201, 201)
+    assert "Content-MD5" not in got and "Content-MD5" not in empty_got
+
+
+@pytest.mark.parametrize(
+    ("size", "data", "status", "code", "message"),
+    [
+        (
+            5 * 1024 * 1024,
+            bytes(4 * 1024 * 1024 + 1),
+            413,
+            "RequestBodyTooLarge",
+            "The request body is too large and exceeds the maximum permissible limit.",
+        ),
+        (
+            3,
+            b"four",
+            416,
+            "InvalidRange",
+            "The range specified is invalid for the current size of the resource.",
+        ),
+    ],
+    ids=["over-4-MiB", "longer-than-the-file"],
+)
+def test_create_file_with_too_much_data_is_refused(
+    emulator: Emulator, size: int, data: bytes, status: int, code: str, message: str
+) -> None:
+    share = _service(emulator).create_share("s")
+    file = share.get_file_client("f.bin")
+    file.create_file(4, data=b"keep")
+    etag = file.get_file_properties().etag
+    with pytest.raises(HttpResponseError) as refused:
+        file.create_file(size, data=data)
+    assert (refused.value.status_code, getattr(refused.value, "error_code", None)) == (status, code)
+    assert refused.value.message.splitlines()[0] == message
+    assert _on_disk(emulator, "s", "f.bin").read_bytes() == b"keep"  # the old file is untouched
+    assert file.get_file_properties().etag == etag
+
+
+async def test_aio_create_file_with_data_then_rename(emulator: Emulator) -> None:
+    """The sync client's small-file path: Create File with the bytes to a temporary name, then Rename."""
+    key = get_registry(emulator).ensure_account(ACCOUNT)[0]
+    async with AioShareServiceClient(
+        f"{emulator.file_url}/{ACCOUNT}", credential=key, connection_verify=str(emulator.ca_path)
+    ) as svc:
+        share = await svc.create_share("aio")
+        data = b"print('hello')\n"
+        tmp = share.get_file_client("app.py.tmp")
+        await tmp.create_file(len(data), data=data)
+        final = await tmp.rename_file("app.py")
+        assert await (await final.download_file()).readall() == data
+    assert _on_disk(emulator, "aio", "app.py").read_bytes() == data

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 DEFAULT_VERSION = "2026-10-06"
 MAX_RANGE = 4 * 1024 * 1024
+_INLINE_BODY = 64 * 1024  # Create File bodies up to this are hashed and written on the event loop
 _RANGE_RE = re.compile(r"^bytes=(\d+)-(\d*)$")
 
 SHARE_NOT_FOUND = "The specified share does not exist."
@@ -390,7 +391,7 @@ class FileService:
         method, comp = ctx.request.method, ctx.query.get("comp")
         disk = meta.root_dir / rel
         if method == "PUT" and comp is None:
-            return self._create_file(ctx, meta, rel, disk, headers)
+            return await self._create_file(ctx, meta, rel, disk, headers)
         if method == "PUT" and comp == "rename":
             return self._rename(ctx, account, share, meta, rel, headers)
         entry = meta.get(rel)
@@ -437,7 +438,7 @@ class FileService:
             content_md5=h.get("x-ms-content-md5"),
         )
 
-    def _create_file(
+    async def _create_file(
         self, ctx: RequestContext, meta: ShareMeta, rel: str, disk: Path, headers: dict[str, str]
     ) -> web.Response:
         h = ctx.request.headers
@@ -457,6 +458,9 @@ class FileService:
                 "MissingRequiredHeader",
                 "An HTTP header that's mandatory for this request is not specified. (x-ms-content-length)",
             ) from None
+        body = ctx.body
+        if body:
+            self._check_initial_data(ctx, len(body), size)
         self._require_parent(ctx, meta, rel)
         existing = meta.get(rel)
         if existing is not None and existing.kind == "dir":
@@ -467,22 +471,73 @@ class FileService:
                 "The specified resource type does not match the type of the resource.",
             )
         check_write(ctx, existing, self._fail)
-        with open(disk, "wb") as fh:  # Create File replaces any existing file; the new one is sparse zeros
-            fh.truncate(size)
+        md5 = None
+        if not body:
+            _create_sparse(disk, size)
+        else:  # initial data (2026-02-06 and later) at offset 0; the rest of the size stays sparse zeros
+            sent = ctx.request.headers.get("Content-MD5")
+            if len(body) > _INLINE_BODY:  # as Put Range: big bodies hashed and written off the loop
+                md5 = await asyncio.to_thread(_hash_and_create, disk, body, size, sent)
+            else:  # a thread hop costs more than hashing a small body
+                md5 = _hash_and_create(disk, body, size, sent)
+            if sent and sent != md5:
+                raise self._md5_mismatch(ctx)
+        # Stamped after the write: the file's mtime is older, so later reads keep this ETag.
         entry = meta.new_entry("file")
         entry.lease_id = existing.lease_id if existing is not None else None  # the lease stays
         # The service keeps the request's Content-Type when x-ms-content-type is absent.
         entry.content = self._content_settings(ctx, h.get("Content-Type"))
         entry.metadata = self._metadata(ctx)
         meta.put(rel, entry)
-        return self._empty(
-            201,
-            {
-                **headers,
-                **self._stamp(entry),
-                "x-ms-request-server-encrypted": "true",
-                **self._smb_headers(entry, self._parent_id(meta, rel)),
-            },
+        out = {
+            **headers,
+            **self._stamp(entry),
+            "x-ms-request-server-encrypted": "true",
+            **self._smb_headers(entry, self._parent_id(meta, rel)),
+        }
+        if md5 is not None:
+            out["Content-MD5"] = md5  # the body's transactional MD5, as Put Range answers
+        return self._empty(201, out)
+
+    def _check_initial_data(self, ctx: RequestContext, length: int, size: int) -> None:
+        """Create File's body limits. The service documents only "content up to 4 MiB" (REST docs,
+        2026-02-06), not its errors, so these are Put Range's for the same conditions. (The body's
+        length is Content-Length by HTTP framing, so Put Range's length-vs-range check has no twin.)"""
+        if length > MAX_RANGE:
+            raise self._too_large(ctx)
+        if length > size:  # Put Range's answer for bytes past the end of the file
+            raise self._invalid_range(ctx)
+        if "x-ms-structured-body" in ctx.request.headers:  # CRC64 framing: refused, never stored as data
+            raise self._fail(
+                ctx,
+                400,
+                "InvalidHeaderValue",
+                "The value for one of the HTTP headers is not in the correct format. "
+                "(the emulator does not implement x-ms-structured-body)",
+            )
+
+    def _too_large(self, ctx: RequestContext) -> ArmError:
+        return self._fail(
+            ctx,
+            413,
+            "RequestBodyTooLarge",
+            "The request body is too large and exceeds the maximum permissible limit.",
+        )
+
+    def _invalid_range(self, ctx: RequestContext) -> ArmError:
+        return self._fail(
+            ctx,
+            416,
+            "InvalidRange",
+            "The range specified is invalid for the current size of the resource.",
+        )
+
+    def _md5_mismatch(self, ctx: RequestContext) -> ArmError:
+        return self._fail(
+            ctx,
+            400,
+            "Md5Mismatch",
+            "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
         )
 
     def _parse_range(self, ctx: RequestContext, required: bool) -> tuple[int, int | None] | None:
@@ -537,21 +592,11 @@ class FileService:
         length = end - start + 1
         size = disk.stat().st_size  # noqa: ASYNC240  # one stat, cheap
         if end >= size:
-            raise self._fail(
-                ctx,
-                416,
-                "InvalidRange",
-                "The range specified is invalid for the current size of the resource.",
-            )
+            raise self._invalid_range(ctx)
         out = {**headers}
         if write == "update":
             if length > MAX_RANGE:
-                raise self._fail(
-                    ctx,
-                    413,
-                    "RequestBodyTooLarge",
-                    "The request body is too large and exceeds the maximum permissible limit.",
-                )
+                raise self._too_large(ctx)
             if len(ctx.body) != length:
                 raise self._fail(
                     ctx,
@@ -564,12 +609,7 @@ class FileService:
             # are hashed and written in parallel while the loop goes on decrypting the next bodies.
             md5 = await asyncio.to_thread(_hash_and_write, disk, ctx.body, start, sent)
             if sent and sent != md5:
-                raise self._fail(
-                    ctx,
-                    400,
-                    "Md5Mismatch",
-                    "The MD5 value specified in the request did not match with the MD5 value calculated by the server.",
-                )
+                raise self._md5_mismatch(ctx)
             out["Content-MD5"] = md5
         elif write == "clear":
             if ctx.body:
@@ -797,4 +837,22 @@ def _hash_and_write(disk: Path, data: bytes, offset: int, sent_md5: str | None) 
     md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
     if not sent_md5 or sent_md5 == md5:
         _write(disk, data, offset)
+    return md5
+
+
+def _create_sparse(disk: Path, size: int) -> None:
+    """Create File replaces any existing file; the new one is ``size`` sparse zeros."""
+    with open(disk, "wb") as fh:
+        fh.truncate(size)
+
+
+def _hash_and_create(disk: Path, data: bytes, size: int, sent_md5: str | None) -> str:
+    """The body's base64 MD5; only if it matches the client's Content-MD5 is the file replaced by one
+    of ``size`` bytes starting with the body (one open, one write, a sparse tail)."""
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    if not sent_md5 or sent_md5 == md5:
+        with open(disk, "wb") as fh:
+            fh.write(data)
+            if size > len(data):
+                fh.truncate(size)
     return md5
