@@ -267,9 +267,8 @@ async def test_a_deploy_whose_lock_was_broken_stops_before_writing_more(
 ) -> None:
     project = tmp_path / "proj"
     write(project, {"a.txt": "a", "b.txt": "b"})
-    emulator.faults.add(
-        kind="delay", service="file", method="PUT", query="comp=range", path="b.txt", delay_seconds=1.0
-    )
+    # b.txt's first PUT: the Create File that carries its bytes to the temporary name
+    emulator.faults.add(kind="delay", service="file", method="PUT", path="b.txt", delay_seconds=1.0)
     timing = LockTiming(wait=5.0, stale_after=60.0, heartbeat=0.2, poll=0.1)
     running = asyncio.create_task(sync(project, target, lock_timing=timing, concurrency=1))
     async with file_client(emulator, target, LOCK_PATH) as client:

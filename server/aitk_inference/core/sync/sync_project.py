@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import os
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,8 @@ async def sync_project(
     (or when it answers False) the sync stops before changing anything, listing them."""
     progress.report("Scanning project files…")
     warnings: list[str] = []
+    # Walked and checked before the share is contacted: a project the share cannot hold is
+    # refused without a request.
     local = await asyncio.to_thread(walk_project, project, exclude=is_reserved, warn=warnings.append)
     for warning in warnings:
         progress.log(warning, "warning")
@@ -194,14 +197,17 @@ class _SyncRun:
 
     async def execute(self) -> tuple[int, int, int, int, int]:
         manifest = await self._read_manifest()
-        # Listings are small requests: many in flight, so round trips overlap on big trees.
-        listed = await run_bounded(
-            dirs_to_list(self.local, manifest), self._list_dir, self.limit * FILES_PER_SLOT
-        )
-        remote = dict(listed)
+        # Listings are small requests: many in flight, so round trips overlap on big trees; the
+        # local hashes are looked up (or computed) while they are in flight.
+        listings = _Listings(self._list_dir, self.limit * FILES_PER_SLOT)
+        listings.start(dirs_to_list(self.local, manifest))
+        try:
+            self.progress.report("Comparing with the share…")
+            hashes = await self._hashes(manifest)
+            remote = await listings.result()
+        finally:
+            await listings.stop()
         self.manifest_dir_exists = remote[parent_dir(MANIFEST_PATH)].exists
-        self.progress.report("Comparing with the share…")
-        hashes = await self._hashes(manifest)
         plan = plan_sync(self.local, hashes, manifest, remote, self._now_ignored(manifest))
         self._step()
         if plan.foreign:
@@ -455,6 +461,43 @@ class _SyncRun:
         if pct - self._last_pct >= 0.5 or pct == 100.0 or self._last_pct < 0:
             self._last_pct = pct
             self.progress.report(message, round(pct, 1))
+
+
+class _Listings:
+    """Folders listed in the background by at most ``limit`` workers, each folder once."""
+
+    def __init__(self, list_dir: Callable[[str], Awaitable[tuple[str, RemoteDir]]], limit: int) -> None:
+        self._list_dir = list_dir
+        self._limit = limit
+        self._todo: deque[str] = deque()
+        self._seen: set[str] = set()
+        self._listed: dict[str, RemoteDir] = {}
+        self._workers: list[asyncio.Task[None]] = []
+
+    def start(self, folders: Iterable[str]) -> None:
+        for folder in folders:
+            if folder not in self._seen:
+                self._seen.add(folder)
+                self._todo.append(folder)
+        running = sum(1 for w in self._workers if not w.done())
+        for _ in range(min(self._limit - running, len(self._todo))):
+            self._workers.append(asyncio.ensure_future(self._work()))
+
+    async def _work(self) -> None:
+        while self._todo:
+            folder, listing = await self._list_dir(self._todo.popleft())
+            self._listed[folder] = listing
+
+    async def result(self) -> dict[str, RemoteDir]:
+        await asyncio.gather(*self._workers)
+        return self._listed
+
+    async def stop(self) -> None:
+        pending = [w for w in self._workers if not w.done()]
+        for worker in pending:
+            worker.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
 
 def _unchanged_since(f: LocalFile) -> None:
