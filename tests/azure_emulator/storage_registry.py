@@ -51,7 +51,8 @@ class StorageRegistry:
         return path
 
     def share_exists(self, account: str, share: str) -> bool:
-        return self.share_path(account, share).is_dir()
+        # os.path, not Path: this runs once per file request
+        return os.path.isdir(os.path.join(self.data_dir, account, share))
 
 
 def get_registry(emulator: Emulator) -> StorageRegistry:

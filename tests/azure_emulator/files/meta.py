@@ -300,6 +300,11 @@ class MetaStore:
                 self._shares[key] = ShareMeta(path, root_dir, self.clock, self.ids)
             return self._shares[key]
 
+    def loaded(self, account: str, share: str) -> ShareMeta | None:
+        """The share's store if already loaded (no Path built: this runs once per request)."""
+        with self._lock:
+            return self._shares.get((account, share))
+
     def drop_share(self, account: str, share: str) -> None:
         with self._lock:
             meta = self._shares.pop((account, share), None)

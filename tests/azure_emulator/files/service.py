@@ -87,7 +87,8 @@ class FileService:
     def _share(self, ctx: RequestContext, account: str, share: str) -> ShareMeta:
         if not self.registry.share_exists(account, share):
             raise self._fail(ctx, 404, "ShareNotFound", SHARE_NOT_FOUND)
-        return self.store.share(account, share, self.registry.share_path(account, share))
+        meta = self.store.loaded(account, share)
+        return meta or self.store.share(account, share, self.registry.share_path(account, share))
 
     def _rel(self, ctx: RequestContext, path: str) -> str:
         parts = [p for p in path.split("/") if p]

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import cmp_to_key, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
@@ -47,8 +47,7 @@ _UNSIGNED_AUTO = ("Content-Type",)
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
-@dataclass(frozen=True)
-class ListedEntry:
+class ListedEntry(NamedTuple):  # a tuple: thousands per listing of a big folder
     name: str
     is_directory: bool
     size: int
@@ -63,20 +62,25 @@ class Listing:
 
 def parse_listing(body: bytes) -> Listing:
     """An ``EnumerationResults`` body (with or without ``include=Etag``); names the service
-    percent-encoded (``Encoded="true"``, for characters XML cannot carry) are decoded."""
+    percent-encoded (``Encoded="true"``, for characters XML cannot carry) are decoded. Children
+    are visited once each (no path lookups): this runs once per folder of the project."""
     root = ElementTree.fromstring(body)
     entries: list[ListedEntry] = []
     found = root.find("Entries")
     for item in found if found is not None else ():
-        name_el = item.find("Name")
-        name = (name_el.text or "") if name_el is not None else ""
-        if name_el is not None and name_el.get("Encoded") == "true":
-            name = unquote(name)
-        props = item.find("Properties")
-        size, etag = 0, None
-        if props is not None:
-            size = int(props.findtext("Content-Length") or 0)
-            etag = props.findtext("Etag") or None
+        name, size, etag = "", 0, None
+        for child in item:
+            tag = child.tag
+            if tag == "Name":
+                name = child.text or ""
+                if child.get("Encoded") == "true":
+                    name = unquote(name)
+            elif tag == "Properties":
+                for prop in child:
+                    if prop.tag == "Content-Length":
+                        size = int(prop.text or 0)
+                    elif prop.tag == "Etag":
+                        etag = prop.text or None
         entries.append(ListedEntry(name, item.tag == "Directory", size, etag))
     return Listing(entries, root.findtext("NextMarker") or "")
 
