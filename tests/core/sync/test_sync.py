@@ -186,16 +186,14 @@ async def test_editing_one_file_uploads_only_it(
     assert (result.files_uploaded, result.bytes_uploaded) == (1, len("print('changed')\n"))
     assert result.files_unchanged == len(PROJECT) - 1
     assert share_files(emulator)["inference/app.py"] == b"print('changed')\n"
-    # File bytes travel in Put Range, or (small files) in the Create File of the temporary name.
-    writes = [
-        e.path
+    # A file lands by its rename. (weights.bin, written within the last two seconds before the
+    # first deploy, has no trusted mtime: it may start uploading while it is hashed, then stop.)
+    renamed = [
+        e.path.split("/share/", 1)[1]
         for e in emulator.traffic.snapshot()
-        if e.method == "PUT" and e.query.get("comp") in (None, "range") and e.request_length > 0
+        if e.method == "PUT" and e.query.get("comp") == "rename"
     ]
-    assert sorted(w.rpartition("/")[2].split(".aitk-upload-")[0] for w in writes) == [
-        ".app.py",
-        ".sync-manifest.json",
-    ]
+    assert sorted(renamed) == [MANIFEST_PATH, "inference/app.py"]
 
 
 async def test_touch_without_content_change_uploads_nothing(
@@ -206,6 +204,59 @@ async def test_touch_without_content_change_uploads_nothing(
     await sync(project, target)
     os.utime(project / "a.txt", ns=(1, 1))
     assert (await sync(project, target)).bytes_uploaded == 0
+
+
+async def test_a_touched_big_file_is_not_uploaded_again_and_its_new_mtime_is_recorded(
+    tmp_path: Path, emulator: Emulator, target: ShareTarget
+) -> None:
+    """A big file with its old size but a new mtime starts uploading while it is hashed; the hash
+    shows the same content, so the upload stops, its temporary file goes, the share keeps the file
+    (same ETag) and the manifest records the new mtime (the next deploy neither hashes nor sends)."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    write_random(project / "model.bin", 3)
+    age(project)
+    await sync(project, target, range_size=64 * 1024, concurrency=1)
+    before = json.loads(share_files(emulator)[MANIFEST_PATH])["files"]["model.bin"]
+    touched = int((time.time() - 600) * 1e9)
+    os.utime(project / "model.bin", ns=(touched, touched))
+    emulator.traffic.clear()
+    result = await sync(project, target, range_size=64 * 1024, concurrency=1)
+    assert (result.files_uploaded, result.bytes_uploaded, result.files_unchanged) == (0, 0, 1)
+    files = share_files(emulator)
+    assert sorted(files) == [MANIFEST_PATH, "model.bin"]  # no temporary file left
+    after = json.loads(files[MANIFEST_PATH])["files"]["model.bin"]
+    assert after == {**before, "mtime_ns": touched}
+    traffic = emulator.traffic.snapshot()
+    # It did start uploading (not hashed first), and cleaned up after itself.
+    temp = [e for e in traffic if ".model.bin.aitk-upload-" in e.path]
+    methods = [e.method for e in temp]
+    assert methods[:1] == ["PUT"] and methods[-1:] == ["DELETE"]
+    renames = [e for e in traffic if e.query.get("comp") == "rename"]
+    assert [e.path.rpartition("/")[2] for e in renames] == ["sync-manifest.json"]
+    emulator.traffic.clear()
+    again = await sync(project, target, range_size=64 * 1024, concurrency=1)
+    assert (again.files_uploaded, again.files_unchanged) == (0, 1)
+    assert not [e for e in emulator.traffic.snapshot() if e.method == "PUT" and "model.bin" in e.path]
+
+
+async def test_a_big_file_changed_in_place_at_the_same_size_is_uploaded_while_hashed(
+    tmp_path: Path, emulator: Emulator, target: ShareTarget
+) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    write_random(project / "model.bin", 3)
+    age(project)
+    await sync(project, target, range_size=64 * 1024, concurrency=1)
+    data = (project / "model.bin").read_bytes()
+    (project / "model.bin").write_bytes(b"new first bytes" + data[15:])  # same size
+    age(project)
+    result = await sync(project, target, range_size=64 * 1024, concurrency=1)
+    assert (result.files_uploaded, result.bytes_uploaded) == (1, 3 * 1024 * 1024)
+    files = share_files(emulator)
+    assert files["model.bin"] == (project / "model.bin").read_bytes()
+    entry = json.loads(files[MANIFEST_PATH])["files"]["model.bin"]
+    assert entry["sha256"] == sha256_of(project / "model.bin")
 
 
 async def test_local_deletion_removes_only_our_files_and_user_files_survive(

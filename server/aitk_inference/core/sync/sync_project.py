@@ -67,7 +67,7 @@ from aitk_inference.core.sync.manifest import (
 )
 from aitk_inference.core.sync.share import RETRY_BACKOFF, ShareTarget, open_share
 from aitk_inference.core.sync.share_lock import DEFAULT_LOCK_TIMING, LockTiming, ShareLock, hold_share_lock
-from aitk_inference.core.sync.upload import RANGE_SIZE, Source, Uploader
+from aitk_inference.core.sync.upload import RANGE_SIZE, Source, UploadAbandoned, Uploader
 from aitk_inference.core.sync.walk import LocalFile, walk_project
 
 if TYPE_CHECKING:
@@ -183,6 +183,11 @@ class _SyncRun:
         self.take_over = take_over
         self.sizes = {f.path: f.size for f in local}
         self.done: dict[str, str | None] = {}  # uploaded path -> its ETag after the rename
+        # Big files of ours with a new mtime but their old size: maybe only touched. Uploaded
+        # while they are hashed (not hashed first); abandoned if the hash turns out the same.
+        self.maybe_same: dict[str, str] = {}  # path -> SHA-256 recorded
+        self.same_after_all: dict[str, FileHash] = {}
+        self._restored: list[str] = []  # ours, edited on the share: uploaded whatever the hash
         self.deleted: list[str] = []
         self.vanished: list[str] = []
         self.bytes_done = 0
@@ -212,6 +217,7 @@ class _SyncRun:
         self._step()
         if plan.foreign:
             await self._confirm_take_over(plan.foreign)
+        self._restored = plan.restore
         self._explain(plan)
         self.progress.log(
             f"{len(plan.upload)} to upload, {len(plan.delete)} to delete, {len(plan.unchanged)} unchanged."
@@ -247,11 +253,16 @@ class _SyncRun:
                 )
             raise
         final = next_manifest(manifest, plan, hashes, self.sizes, self.done, self.deleted)
+        for path, h in self.same_after_all.items():  # unchanged after all: only the mtime is new
+            entry = final.files.get(path)
+            if entry is not None and entry.sha256 == h.sha256:
+                final.files[path] = entry._replace(mtime_ns=h.mtime_ns)
         if final != recorded:
             self.lock.check()
             await self._write_manifest(final)
         uploaded_bytes = sum(self.sizes[p] for p in self.done)
-        return len(self.done), uploaded_bytes, len(plan.delete), len(plan.unchanged), len(plan.stale_temps)
+        unchanged = len(plan.unchanged) + len(self.same_after_all)
+        return len(self.done), uploaded_bytes, len(plan.delete), unchanged, len(plan.stale_temps)
 
     def _now_ignored(self, manifest: Manifest) -> set[str]:
         """Files of ours that are not synced now but still exist locally: excluded, not deleted."""
@@ -336,8 +347,10 @@ class _SyncRun:
             # manifest.cached_hash, inlined: this runs once per project file
             if entry is not None and entry.mtime_ns == f.mtime_ns and entry.size == f.size:
                 hashes[f.path] = _new_tuple(FileHash, (entry.sha256, None, entry.mtime_ns))
-            elif f.size > self.range_size and (entry is None or entry.size != f.size):
-                continue  # big and certainly changed: hashed while it uploads
+            elif f.size > self.range_size:  # big: hashed while it uploads
+                if entry is not None and entry.size == f.size:
+                    self.maybe_same[f.path] = entry.sha256
+                continue
             else:
                 todo.append(f)
         if todo:
@@ -415,6 +428,8 @@ class _SyncRun:
             except LocalFileVanished as gone:
                 self._vanished(gone)  # the share keeps what it had; the next deploy deletes it
                 return
+            except UploadAbandoned:
+                return  # the same content after all (see upload_one); the share keeps it
             self.progress.log(f"Uploaded {f.path} ({_mb(f.size)})")
 
         async def upload_one(f: LocalFile) -> str | None:
@@ -425,15 +440,30 @@ class _SyncRun:
             if h is not None and h.md5 is not None:
                 return await uploader.upload(f.path, source, h.md5, before_commit=lambda: before_commit(f))
             hashing = asyncio.ensure_future(hash_big(f))
+            recorded = None if f.path in restored else self.maybe_same.get(f.path)
 
             async def md5_when_hashed() -> bytes:
                 done = hashes[f.path] = await hashing
                 assert done.md5 is not None
                 return done.md5
 
+            def same_after_all() -> bool:
+                """Hashed, and the content the share holds from us: stop uploading it."""
+                if recorded is None or not hashing.done() or hashing.cancelled() or hashing.exception():
+                    return False
+                h = hashing.result()
+                if h.sha256 != recorded:
+                    return False
+                self.same_after_all[f.path] = h
+                return True
+
             try:
                 return await uploader.upload(
-                    f.path, source, md5_when_hashed, before_commit=lambda: before_commit(f)
+                    f.path,
+                    source,
+                    md5_when_hashed,
+                    before_commit=lambda: before_commit(f),
+                    abandon=same_after_all,
                 )
             finally:
                 if not hashing.done():
@@ -448,6 +478,7 @@ class _SyncRun:
         # Many small files in flight, so they keep the connections busy (a small file is three
         # short requests); memory stays bounded by the uploader's range slots. Big files go
         # ``concurrency`` at a time, hashed while they upload at most ``hash_slots`` at a time.
+        restored = set(self._restored)
         big_lanes = asyncio.Semaphore(self.limit)
         hash_slots = asyncio.Semaphore(min(4, os.cpu_count() or 1))
         await run_bounded(files, one, self.limit * FILES_PER_SLOT)

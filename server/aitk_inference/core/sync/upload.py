@@ -67,6 +67,10 @@ def _pread(path: str | Path, name: str, offset: int, length: int) -> bytes:
     return data
 
 
+class UploadAbandoned(Exception):
+    """The caller's ``abandon`` check said stop: the temporary file is removed, nothing renamed."""
+
+
 class Uploader:
     def __init__(
         self,
@@ -101,14 +105,16 @@ class Uploader:
         md5: bytes | Callable[[], Awaitable[bytes]],
         *,
         before_commit: Callable[[], None] | None = None,
+        abandon: Callable[[], bool] | None = None,
     ) -> str | None:
         """Upload ``source`` to ``path`` via a temporary name; ``md5`` becomes its Content-MD5.
 
         ``md5`` may be a coroutine function, for a hash computed while the ranges go up (a big
         file is then read from disk only once more, in parallel); it is awaited before the rename
         and set with one more request. ``before_commit`` may raise to abandon the upload just
-        before the rename (e.g. the local file changed meanwhile). Returns the target's ETag after
-        the rename."""
+        before the rename (e.g. the local file changed meanwhile). ``abandon`` is asked before
+        each range and before the rename; True stops with UploadAbandoned. Returns the target's
+        ETag after the rename."""
         self._check()
         self._uploads += 1
         temp_path = temp_path_for(path, f"{self._run_token}{self._uploads:x}")
@@ -131,6 +137,8 @@ class Uploader:
                 offset, length = span
                 async with self._slots:  # the read happens inside the slot: bounded memory
                     self._check()
+                    if abandon is not None and abandon():
+                        raise UploadAbandoned
                     data = await source.read(offset, length)
                     await self._lean.put_range(temp_path, offset, data)
                 self._on_bytes(length)
@@ -139,6 +147,8 @@ class Uploader:
             self._check()
             if not isinstance(md5, bytes):
                 digest = await md5()
+                if abandon is not None and abandon():
+                    raise UploadAbandoned
                 await self._share.get_file_client(temp_path).set_http_headers(
                     content_settings=ContentSettings(content_md5=bytearray(digest))
                 )
