@@ -3,6 +3,7 @@ its SharedKey signature against the SDK's own policy, and its requests against t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from aitk_inference.core.sync.lean_share import ListedEntry, parse_listing, string_to_sign
 from aitk_inference.core.sync.share import ShareTarget, open_share
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline import PipelineContext, PipelineRequest
 from azure.core.rest import HttpRequest
 from azure.storage.fileshare._generated._utils.model_base import _deserialize_xml
@@ -76,6 +77,17 @@ def test_percent_encoded_names_are_decoded() -> None:
             {"accept": "application/xml"},
         ),
         ("PUT", [], {"x-ms-type": "file", "x-ms-content-length": "12", "x-ms-content-md5": "AAAA"}),
+        (
+            "PUT",
+            [],
+            {
+                "x-ms-type": "file",
+                "x-ms-content-length": "12",
+                "x-ms-content-md5": "AAAA",
+                "content-type": "application/octet-stream",
+                "content-length": "12",
+            },
+        ),
         (
             "PUT",
             [("comp", "range")],
@@ -154,3 +166,45 @@ async def test_errors_are_the_sdks_exception_types_with_the_service_code(
         with pytest.raises(ResourceNotFoundError) as no_parent:
             await conn.lean.create_file("nowhere/x.txt", 1, None)
         assert getattr(no_parent.value, "error_code", None) == "ParentNotFound"
+
+
+async def test_a_small_file_in_two_requests_create_with_its_bytes_then_rename(
+    emulator: Emulator, target: ShareTarget
+) -> None:
+    data = b"hello world"
+    async with open_share(target) as conn:
+        before = conn.requests
+        await conn.lean.create_file(".tmp-small", len(data), hashlib.md5(data).digest(), data)
+        etag = await conn.lean.rename(".tmp-small", "small.txt")
+        assert conn.requests - before == 2
+        props = await conn.share.get_file_client("small.txt").get_file_properties()
+    assert (share_dir(emulator) / "small.txt").read_bytes() == data
+    assert bytes(props.content_settings.content_md5) == hashlib.md5(data).digest()
+    assert props.etag == etag
+
+
+async def test_through_a_proxy_the_requests_go_to_the_proxy(
+    emulator: Emulator, target: ShareTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lean HTTP/1.1 client speaks to the endpoint directly only: with a proxy named for it,
+    aiohttp carries the requests (CONNECT); here to a proxy that hangs up at once."""
+    seen = 0
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal seen
+        seen += 1
+        writer.close()
+
+    proxy = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = proxy.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+    try:
+        async with open_share(target, retry_backoff=0.01) as conn:
+            with pytest.raises((ServiceRequestError, ServiceResponseError)):
+                await conn.lean.list_dir("")
+    finally:
+        proxy.close()
+    assert seen >= 7  # the first try and six retries (aiohttp may open more), all to the proxy
+    assert not [e for e in emulator.traffic.snapshot() if e.service == "file"]

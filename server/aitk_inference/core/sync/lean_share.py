@@ -1,5 +1,6 @@
-"""A lean client for the sync's hot requests: List Directories and Files, Create File, Put Range
-and Rename File, sent on the share client's pooled aiohttp session.
+"""A lean client for the sync's hot requests: List Directories and Files, Create File (with a
+small file's bytes), Put Range and Rename File, sent through :mod:`http1` on direct connections
+and through aiohttp (the share client's connector) when the environment names a proxy.
 
 Why: azure-core's pipeline (a dozen policies) and the storage SDK's XML model deserializer cost
 1-3 ms of CPU per request, which on trees of tens of thousands of files makes the client, not the

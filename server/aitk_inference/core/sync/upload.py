@@ -1,5 +1,6 @@
-"""Crash-safe upload of one file to a share: write a temporary name beside the target in parallel
-ranges read from disk as needed, then rename it over the target in one step.
+"""Crash-safe upload of one file to a share: write a temporary name beside the target, then rename
+it over the target in one step. A file of one range (4 MiB) or less is written by its Create File
+(2 requests in all); a bigger one in parallel ranges read from disk as needed.
 
 A replica reading the share therefore sees the old file or the new one, never a half-written one.
 The rename's ETag is returned, so the manifest can tell later whether the file is still ours.
