@@ -48,8 +48,9 @@ def test_two_concurrent_cli_deploys_never_interleave(emulator: Emulator, project
     config = json.loads((project / "infra" / "inference.config.json").read_text())
     share = config["FILE_SHARE_NAME"]
     # The first deploy's upload is slow (a busy network): it holds the share for 8 seconds.
+    # (its first file write under inference/: a small file's Create File, which carries its bytes)
     slow = emulator.faults.add(
-        kind="delay", service="file", method="PUT", query="comp=range", path=r"/inference/", delay_seconds=8.0
+        kind="delay", service="file", method="PUT", path=r"/inference/", delay_seconds=8.0
     )
     first = start_cli(emulator, "deploy", "--project", str(project), "--timeout", "60")
     deadline = time.monotonic() + 60
