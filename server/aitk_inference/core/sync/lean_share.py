@@ -1,5 +1,5 @@
-"""A lean client for the sync's hot requests: List Directories and Files, Create File (with a
-small file's bytes), Put Range and Rename File, sent through :mod:`http1` on direct connections
+"""A lean client for the sync's hot requests: List Directories and Files, Create Directory,
+Create File (with a small file's bytes), Put Range and Rename File, sent through :mod:`http1` on direct connections
 and through aiohttp (the share client's connector) when the environment names a proxy.
 
 Why: azure-core's pipeline (a dozen policies) and the storage SDK's XML model deserializer cost
@@ -123,7 +123,7 @@ def string_to_sign(
 
 
 class LeanShare:
-    """The four hot requests against one share; ``session`` is the share client's pooled one."""
+    """The hot requests against one share; ``session`` is the share client's pooled one."""
 
     def __init__(
         self,
@@ -200,6 +200,10 @@ class LeanShare:
             if not page.next_marker:
                 return iter(entries)
             marker = page.next_marker
+
+    async def create_directory(self, path: str) -> None:
+        """Create Directory (the service's default attributes and times, as the SDK sends none)."""
+        await self._send("PUT", path, [("restype", "directory")], {})
 
     async def create_file(self, path: str, size: int, md5: bytes | None, data: bytes | None = None) -> None:
         """Create File; ``data`` (at most 4 MiB) becomes its first bytes in the same request

@@ -106,7 +106,9 @@ class Manifest:
             "pending": dict(sorted(self.pending.items())),
             "left": {p: _entry_json(e) for p, e in sorted(self.left.items())},
         }
-        return json.dumps(doc, indent=1).encode()
+        # Compact: with ``indent`` json falls back to its pure-Python encoder (4x slower on a
+        # manifest of 50,000 files, written after every deploy that changes something).
+        return json.dumps(doc, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> Manifest:

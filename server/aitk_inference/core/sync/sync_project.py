@@ -228,10 +228,7 @@ class _SyncRun:
             await run_bounded(plan.stale_temps, self._delete_quietly, self.limit)
             await run_bounded(plan.delete, self._delete_ours, self.limit)
             await self._remove_empty_dirs(plan.delete)
-            for folder in plan.create_dirs:
-                self._step()
-                with contextlib.suppress(ResourceExistsError):
-                    await self.share.get_directory_client(folder).create_directory()
+            await self._create_dirs(plan.create_dirs)
             if plan.pending:
                 recorded = next_manifest(manifest, plan, hashes, self.sizes, {}, self.deleted)
                 await self._write_manifest(recorded)
@@ -378,6 +375,21 @@ class _SyncRun:
         await self._delete_quietly(path)
         self.deleted.append(path)
         self.progress.log(f"Deleted {path} (removed locally)")
+
+    async def _create_dirs(self, folders: list[str]) -> None:
+        """Folders the uploads need, parents first: one depth at a time, each depth's folders
+        concurrently (a project of 5,000 folders would otherwise wait 5,000 round trips)."""
+
+        async def create(folder: str) -> None:
+            self._step()
+            with contextlib.suppress(ResourceExistsError):
+                await self.lean.create_directory(folder)
+
+        by_depth: dict[int, list[str]] = {}
+        for folder in folders:
+            by_depth.setdefault(folder.count("/"), []).append(folder)
+        for depth in sorted(by_depth):
+            await run_bounded(by_depth[depth], create, self.limit * FILES_PER_SLOT)
 
     async def _remove_empty_dirs(self, deleted: Iterable[str]) -> None:
         """Folders that held deleted files and exist no more locally: removed only if now empty
