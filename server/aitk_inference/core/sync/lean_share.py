@@ -207,7 +207,7 @@ class LeanShare:
 
     async def create_file(self, path: str, size: int, md5: bytes | None, data: bytes | None = None) -> None:
         """Create File; ``data`` (at most 4 MiB) becomes its first bytes in the same request
-        (API version 2025-11-05 and later), so a small file needs no Put Range."""
+        (API version 2026-02-06 and later), so a small file needs no Put Range."""
         headers = {"x-ms-type": "file", "x-ms-content-length": str(size)}
         if md5 is not None:
             headers["x-ms-content-md5"] = base64.b64encode(md5).decode()
