@@ -56,7 +56,8 @@ def is_temp_name(name: str) -> bool:
 
 
 def is_reserved(path: str) -> bool:
-    """Local paths the sync never uploads: its own manifest, lock and upload temp names."""
+    """Local paths the sync never uploads: its own manifest, lock and upload temp names (all
+    hidden paths: the walk asks only about those)."""
     name = path.rpartition("/")[2]  # is_temp_name, inlined: this runs once per project file
     return (name.startswith(".") and TEMP_MARKER in name) or path in (MANIFEST_PATH, LOCK_PATH)
 

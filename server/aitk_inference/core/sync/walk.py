@@ -114,7 +114,8 @@ def walk_project(
 ) -> list[LocalFile]:
     """Every file to sync under ``root``, sorted by path.
 
-    ``exclude(path)`` drops further paths (e.g. names the sync reserves for itself). Symlinks
+    ``exclude(path)`` drops further hidden paths (e.g. names the sync reserves for itself): it is
+    asked only about paths with a component starting with a dot, not once per file. Symlinks
     are followed (a model folder is often a link into a cache), but each real folder is walked
     once so link loops end; broken links and link loops are skipped with a warning naming them.
     Files that cannot be read stop the walk with their names: the app would miss them.
@@ -169,6 +170,7 @@ def _walk(
     # The per-file ignore test, inlined (it runs once per file): deepest ignore file first, the
     # combined regex of each first (most paths match none of its patterns).
     checks = [(len(lv.prefix), lv.any_match, lv.spec) for lv in reversed(levels)]
+    hidden_dir = rel_dir.startswith(".") or "/." in rel_dir  # exclude() sees hidden paths only
     subdirs: list[os.DirEntry[str]] = []
     skipped: list[str] = []  # warned in name order (scandir's order is the file system's)
     append = files.append
@@ -203,7 +205,7 @@ def _walk(
             if decision is not None:
                 ignored = decision
                 break
-        if ignored or (exclude and exclude(rel)):
+        if ignored or (exclude and (hidden_dir or entry.name.startswith(".")) and exclude(rel)):
             continue
         # Readable by everyone needs no access() call (one syscall per file otherwise).
         if not mode & S_IROTH and not os.access(entry.path, os.R_OK):
