@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import subprocess
+import sys
+import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -256,3 +259,63 @@ async def test_tls_with_the_trusted_ca_and_an_untrusted_one(tmp_path: Path, pool
         with pytest.raises(ConnectFailed) as exc:
             await untrusted.request("GET", "/x", {})
     assert is_tls_failure(exc.value)
+
+
+async def test_an_early_answer_then_a_server_that_stops_reading_does_not_hang(pools: list[Http1Pool]) -> None:
+    """The server answers (e.g. 403) before reading a big body, then keeps the connection open
+    without reading: the request must end (with the answer or a timeout), not wait forever."""
+    data = b"x" * (64 * 1024 * 1024)
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(30)  # never reads the body
+
+    server = Server(script)
+    async with server:
+        pool = pool_for(server, pools, read_timeout=1.0)
+        try:
+            response = await asyncio.wait_for(
+                pool.request("PUT", "/x", {"content-length": str(len(data))}, data), timeout=5
+            )
+        except TimeoutError as err:
+            assert str(err) == "no answer for 1 s"  # the client's own timeout, not this test's
+        else:
+            assert response.status == 403
+
+
+def test_a_negative_chunk_size_is_refused_not_an_endless_loop() -> None:
+    """``int('-6', 16)`` is -6: the chunk position goes back to the start of the buffer and the
+    parser spins forever inside data_received, freezing the event loop (the whole server)."""
+    script = textwrap.dedent(
+        """
+        import asyncio
+        from aitk_inference.core.sync.http1 import Http1Pool, ResponseLost
+
+        async def handle(reader, writer):
+            await reader.readuntil(b"\\r\\n\\r\\n")
+            writer.write(b"HTTP/1.1 200 OK\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n-6\\r\\n")
+            await writer.drain()
+            await asyncio.sleep(5)
+
+        async def main():
+            server = await asyncio.start_server(handle, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            pool = Http1Pool("127.0.0.1", port, None, read_timeout=2)
+            try:
+                await pool.request("GET", "/x", {})
+            except ResponseLost as err:
+                print("refused:", err)
+            finally:
+                await pool.close()
+                server.close()
+
+        asyncio.run(main())
+        """
+    )
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the client spun forever on a negative chunk size")
+    assert done.stdout.strip() == "refused: an invalid chunk size", done.stderr

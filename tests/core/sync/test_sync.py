@@ -598,3 +598,22 @@ def test_200_mb_file_uploads_byte_identical_with_bounded_memory(
     growth = big_rss - baseline_rss
     print(f"peak RSS: trivial sync {baseline_rss / 1e6:.0f} MB, 200 MB file {big_rss / 1e6:.0f} MB")
     assert growth < 50 * 1024 * 1024, f"client grew by {growth / 1e6:.0f} MB for a 200 MB file"
+
+
+async def test_a_touched_big_file_the_share_lost_is_uploaded_again(
+    tmp_path: Path, emulator: Emulator, target: ShareTarget
+) -> None:
+    """The share lost a big file of ours, and the local copy was only touched (same size, same
+    bytes, new mtime: a git checkout, a copy). Its upload must not stop when the hash matches the
+    manifest: the share has nothing to keep."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    write_random(project / "model.bin", 3)
+    age(project)
+    await sync(project, target, range_size=64 * 1024, concurrency=1)
+    (share_dir(emulator) / "model.bin").unlink()  # someone deleted it on the share
+    touched = int((time.time() - 600) * 1e9)
+    os.utime(project / "model.bin", ns=(touched, touched))
+    result = await sync(project, target, range_size=64 * 1024, concurrency=1)
+    assert result.files_uploaded == 1
+    assert share_files(emulator).get("model.bin") == (project / "model.bin").read_bytes()

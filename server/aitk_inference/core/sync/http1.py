@@ -18,7 +18,7 @@ import asyncio
 import ssl
 import time
 from collections import deque
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 IDLE_SECONDS = 15.0  # a connection idle longer is not reused (servers drop idle connections)
 _MAX_HEAD = 64 * 1024
@@ -102,6 +102,7 @@ class _Connection(asyncio.Protocol):
             self._writable = asyncio.get_running_loop().create_future()
 
     def resume_writing(self) -> None:
+        self.last_data = time.monotonic()  # sending progresses: not a quiet connection
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
 
@@ -116,13 +117,20 @@ class _Connection(asyncio.Protocol):
         self._head = None
         self._chunks = []
         self.last_data = time.monotonic()
+        if self.closed:
+            raise ResponseLost("the connection was closed")
         timer = loop.call_later(quiet_limit, self._check_idle, quiet_limit)
         try:
             self.transport.write(head)
             if body:
                 self.transport.write(body)
             if self._writable is not None and not self._writable.done():
-                await self._writable  # flow control: the bytes in flight stay bounded
+                # Flow control: the bytes in flight stay bounded. An answer (or a timeout) may
+                # come before the body is out (a refusal): then this connection is done.
+                either: set[asyncio.Future[Any]] = {self._writable, self.waiter}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                if not self._writable.done():
+                    self.abort()
             return await self.waiter
         finally:
             timer.cancel()
@@ -176,7 +184,9 @@ class _Connection(asyncio.Protocol):
             try:
                 size = int(length)
             except ValueError:
-                raise ResponseLost(f"an invalid Content-Length: {length!r}") from None
+                size = -1
+            if size < 0:
+                raise ResponseLost(f"an invalid Content-Length: {length!r}")
             if len(self.buffer) < size:
                 return None
             body = bytes(self.buffer[:size])
@@ -193,7 +203,9 @@ class _Connection(asyncio.Protocol):
             try:
                 size = int(bytes(buf[self._chunk_pos : line_end]).split(b";", 1)[0], 16)
             except ValueError:
-                raise ResponseLost("an invalid chunk size") from None
+                size = -1
+            if size < 0:
+                raise ResponseLost("an invalid chunk size")
             start = line_end + 2
             if size == 0:  # the last chunk, then trailers up to an empty line
                 trailers_end = buf.find(b"\r\n", start)
@@ -218,7 +230,11 @@ class _Connection(asyncio.Protocol):
 def _parse_head(raw: bytes) -> tuple[int, dict[str, str]]:
     lines = raw.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+    if (
+        len(parts) < 2
+        or not parts[0].startswith("HTTP/1.")
+        or not (parts[1].isascii() and parts[1].isdigit())
+    ):
         raise ResponseLost(f"not an HTTP/1.1 answer: {lines[0][:80]!r}")
     headers: dict[str, str] = {}
     for line in lines[1:]:

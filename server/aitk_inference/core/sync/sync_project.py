@@ -188,7 +188,6 @@ class _SyncRun:
         # while they are hashed (not hashed first); abandoned if the hash turns out the same.
         self.maybe_same: dict[str, str] = {}  # path -> SHA-256 recorded
         self.same_after_all: dict[str, FileHash] = {}
-        self._restored: list[str] = []  # ours, edited on the share: uploaded whatever the hash
         self.deleted: list[str] = []
         self.vanished: list[str] = []
         self.bytes_done = 0
@@ -218,7 +217,7 @@ class _SyncRun:
         self._step()
         if plan.foreign:
             await self._confirm_take_over(plan.foreign)
-        self._restored = plan.restore
+        self._only_if_still_ours(manifest, remote)
         self._explain(plan)
         self.progress.log(
             f"{len(plan.upload)} to upload, {len(plan.delete)} to delete, {len(plan.unchanged)} unchanged."
@@ -261,6 +260,28 @@ class _SyncRun:
         uploaded_bytes = sum(self.sizes[p] for p in self.done)
         unchanged = len(plan.unchanged) + len(self.same_after_all)
         return len(self.done), uploaded_bytes, len(plan.delete), unchanged, len(plan.stale_temps)
+
+    def _only_if_still_ours(self, manifest: Manifest, remote: dict[str, RemoteDir]) -> None:
+        """An upload may stop when the hash shows the recorded content only if the share still
+        holds that version: under this very name, with the ETag and size we recorded. A file the
+        share lost, holds under another case, or that was edited there is uploaded whatever the
+        hash (and an entry without an ETag proves nothing)."""
+        owned = {**manifest.left, **manifest.files}
+
+        def holds_ours(path: str) -> bool:
+            entry = owned.get(path)
+            folder_path, _, name = path.rpartition("/")
+            folder = remote.get(folder_path)
+            found = folder.files.get(name) if folder is not None else None
+            return (
+                entry is not None
+                and entry.etag is not None
+                and found is not None
+                and found.etag == entry.etag
+                and found.size == entry.size
+            )
+
+        self.maybe_same = {p: sha for p, sha in self.maybe_same.items() if holds_ours(p)}
 
     def _now_ignored(self, manifest: Manifest) -> set[str]:
         """Files of ours that are not synced now but still exist locally: excluded, not deleted."""
@@ -453,7 +474,7 @@ class _SyncRun:
             if h is not None and h.md5 is not None:
                 return await uploader.upload(f.path, source, h.md5, before_commit=lambda: before_commit(f))
             hashing = asyncio.ensure_future(hash_big(f))
-            recorded = None if f.path in restored else self.maybe_same.get(f.path)
+            recorded = self.maybe_same.get(f.path)
 
             async def md5_when_hashed() -> bytes:
                 done = hashes[f.path] = await hashing
@@ -491,7 +512,6 @@ class _SyncRun:
         # Many small files in flight, so they keep the connections busy (a small file is three
         # short requests); memory stays bounded by the uploader's range slots. Big files go
         # ``concurrency`` at a time, hashed while they upload at most ``hash_slots`` at a time.
-        restored = set(self._restored)
         big_lanes = asyncio.Semaphore(self.limit)
         hash_slots = asyncio.Semaphore(min(4, os.cpu_count() or 1))
         await run_bounded(files, one, self.limit * FILES_PER_SLOT)
@@ -537,11 +557,11 @@ class _Listings:
         return self._listed
 
     async def stop(self) -> None:
-        pending = [w for w in self._workers if not w.done()]
-        for worker in pending:
+        for worker in self._workers:
             worker.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        # Every outcome retrieved (a worker that failed while the caller failed elsewhere would
+        # otherwise be logged as "Task exception was never retrieved").
+        await asyncio.gather(*self._workers, return_exceptions=True)
 
 
 def _unchanged_since(f: LocalFile) -> None:
