@@ -171,11 +171,11 @@ def _walk(
     # combined regex of each first (most paths match none of its patterns).
     checks = [(len(lv.prefix), lv.any_match, lv.spec) for lv in reversed(levels)]
     hidden_dir = rel_dir.startswith(".") or "/." in rel_dir  # exclude() sees hidden paths only
+    quick = checks[0][1].search if len(checks) == 1 and checks[0][0] == 0 and checks[0][1] else None
     subdirs: list[os.DirEntry[str]] = []
     skipped: list[str] = []  # warned in name order (scandir's order is the file system's)
     append = files.append
     for entry in entries:
-        rel = rel_dir + entry.name
         try:
             is_dir = entry.is_dir()
         except OSError:  # a link loop: reported (and skipped) with the files
@@ -183,6 +183,8 @@ def _walk(
         if is_dir:
             subdirs.append(entry)
             continue
+        name = entry.name
+        rel = rel_dir + name
         try:
             st = entry.stat()
         except OSError as err:
@@ -197,15 +199,16 @@ def _walk(
         if not S_ISREG(mode):
             continue
         ignored = False
-        for offset, any_match, spec in checks:
-            sub = rel[offset:]
-            if any_match is not None and any_match.search(sub) is None:
-                continue
-            decision = spec.check_file(sub).include
-            if decision is not None:
-                ignored = decision
-                break
-        if ignored or (exclude and (hidden_dir or entry.name.startswith(".")) and exclude(rel)):
+        if quick is None or quick(rel) is not None:  # one root ignore file: one search decides
+            for offset, any_match, spec in checks:
+                sub = rel[offset:]
+                if any_match is not None and any_match.search(sub) is None:
+                    continue
+                decision = spec.check_file(sub).include
+                if decision is not None:
+                    ignored = decision
+                    break
+        if ignored or (exclude and (hidden_dir or name[0] == ".") and exclude(rel)):
             continue
         # Readable by everyone needs no access() call (one syscall per file otherwise).
         if not mode & S_IROTH and not os.access(entry.path, os.R_OK):
