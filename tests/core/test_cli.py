@@ -10,22 +10,8 @@ from pathlib import Path
 
 from tests.azure_emulator import tokens
 from tests.azure_emulator.server import Emulator
-from tests.conftest import emulator_env
+from tests.core.cli_helpers import provision_cli, run_cli
 from tests.core.helpers import REPO, SUBSCRIPTION
-
-
-def run_cli(emulator: Emulator, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_CLIENT", "AZURE_TENANT", "MSI_"))}
-    env.update(emulator_env(emulator))
-    env["PYTHONPATH"] = str(REPO / "server")
-    return subprocess.run(
-        [sys.executable, "-m", "aitk_inference", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def test_bad_parameters_give_one_paragraph_and_exit_1(emulator: Emulator, project: Path) -> None:
@@ -110,19 +96,7 @@ def test_usage_error_exit_code() -> None:
 
 
 def test_provision_then_deploy_then_status(emulator: Emulator, project: Path) -> None:
-    result = run_cli(
-        emulator,
-        "provision",
-        "--project",
-        str(project),
-        "--subscription",
-        SUBSCRIPTION,
-        "--resource-group",
-        "rg-cli",
-        "--location",
-        "westus3",
-        "--yes",
-    )
+    result = provision_cli(emulator, project, "rg-cli")
     assert result.returncode == 0, result.stderr
     config = json.loads((project / "infra" / "inference.config.json").read_text())
     assert f"https://{config['ACA_APP_ENDPOINT']}" in result.stdout

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from tests.azure_emulator.arm import get_arm
 from tests.azure_emulator.server import Emulator
-from tests.conftest import emulator_env
-from tests.core.helpers import REPO, SUBSCRIPTION
+from tests.core.cli_helpers import provision_cli, run_cli
+from tests.core.helpers import SUBSCRIPTION
 
 GROUP = "rg-cli-key"
-
-
-def run_cli(emulator: Emulator, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_CLIENT", "AZURE_TENANT", "MSI_"))}
-    env.update(emulator_env(emulator))
-    env["PYTHONPATH"] = str(REPO / "server")
-    env.update(extra_env)
-    return subprocess.run(
-        [sys.executable, "-m", "aitk_inference", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def app_key(emulator: Emulator, app: str) -> str:
@@ -39,21 +22,7 @@ def app_key(emulator: Emulator, app: str) -> str:
 
 
 def provision(emulator: Emulator, project: Path, *extra: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_cli(
-        emulator,
-        "provision",
-        "--project",
-        str(project),
-        "--subscription",
-        SUBSCRIPTION,
-        "--resource-group",
-        GROUP,
-        "--location",
-        "westus3",
-        "--yes",
-        *extra,
-        **env,
-    )
+    return provision_cli(emulator, project, GROUP, *extra, **env)
 
 
 def test_provision_with_a_key_from_the_environment_then_print_and_rotate_it(

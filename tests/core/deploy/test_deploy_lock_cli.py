@@ -3,47 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from tests.azure_emulator.server import Emulator
-from tests.conftest import emulator_env
-from tests.core.helpers import REPO, SUBSCRIPTION
-from tests.core.test_cli import run_cli
-
-
-def start_cli(emulator: Emulator, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_CLIENT", "AZURE_TENANT", "MSI_"))}
-    env.update(emulator_env(emulator))
-    env["PYTHONPATH"] = str(REPO / "server")
-    return subprocess.Popen(
-        [sys.executable, "-m", "aitk_inference", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+from tests.core.cli_helpers import provision_cli, run_cli, start_cli
 
 
 def test_two_concurrent_cli_deploys_never_interleave(emulator: Emulator, project: Path) -> None:
-    provisioned = run_cli(
-        emulator,
-        "provision",
-        "--project",
-        str(project),
-        "--subscription",
-        SUBSCRIPTION,
-        "--resource-group",
-        "rg-two",
-        "--location",
-        "westus3",
-        "--yes",
-    )
+    provisioned = provision_cli(emulator, project, "rg-two")
     assert provisioned.returncode == 0, provisioned.stderr
     config = json.loads((project / "infra" / "inference.config.json").read_text())
     share = config["FILE_SHARE_NAME"]

@@ -71,6 +71,23 @@ async def wait_for(lines: list[str], text: str, seconds: float = 10.0) -> float:
     return time.monotonic() - started
 
 
+def following(
+    project: Path, credential: Any, cloud: Cloud, lines: list[str], cancel: CancellationToken
+) -> asyncio.Future[Any]:
+    """``logs --follow`` running in the background, its lines collected into ``lines``."""
+    return asyncio.ensure_future(
+        stream_logs(
+            project,
+            credential,
+            cloud=cloud,
+            progress=RecordingProgress(),
+            cancel=cancel,
+            emit=lines.append,
+            follow=True,
+        )
+    )
+
+
 async def test_logs_show_what_the_app_printed(
     emulator: Emulator, credential: Any, cloud: Cloud, project: Path, deployed: dict[str, Any]
 ) -> None:
@@ -107,17 +124,7 @@ async def test_follow_streams_new_lines_and_reconnects_when_the_stream_times_out
     emulator.settings.log_stream_max_seconds = 1.0
     lines: list[str] = []
     cancel = CancellationToken()
-    task = asyncio.ensure_future(
-        stream_logs(
-            project,
-            credential,
-            cloud=cloud,
-            progress=RecordingProgress(),
-            cancel=cancel,
-            emit=lines.append,
-            follow=True,
-        )
-    )
+    task = following(project, credential, cloud, lines, cancel)
     await wait_for(lines, MARKER)
     await say(deployed, "first")
     assert await wait_for(lines, "said: first") < 3
@@ -364,17 +371,7 @@ async def test_follow_carries_on_across_a_deploy_restart(
 ) -> None:
     lines: list[str] = []
     cancel = CancellationToken()
-    task = asyncio.ensure_future(
-        stream_logs(
-            project,
-            credential,
-            cloud=cloud,
-            progress=RecordingProgress(),
-            cancel=cancel,
-            emit=lines.append,
-            follow=True,
-        )
-    )
+    task = following(project, credential, cloud, lines, cancel)
     await wait_for(lines, MARKER)
     await run_deploy(project, credential, cloud)  # restarts the revision: a new process prints again
     started = time.monotonic()

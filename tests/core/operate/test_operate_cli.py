@@ -16,11 +16,10 @@ import pytest
 
 from tests.azure_emulator.runtime_process import ProcessRuntime
 from tests.azure_emulator.server import Emulator
-from tests.conftest import emulator_env
+from tests.core.cli_helpers import provision_cli, run_cli, start_cli
 from tests.core.helpers import REPO, SUBSCRIPTION
 from tests.core.operate.talking_app import MARKER
 from tests.core.operate.test_operate import HERE
-from tests.core.test_cli import run_cli
 
 
 @pytest.fixture
@@ -32,16 +31,7 @@ def deployed_cli(emulator: Emulator, project: Path) -> dict[str, str]:
         'exec "$AITK_PYTHON" "$here/talking_app.py"\n'
     )
     args = ["--project", str(project)]
-    provision = [
-        "--subscription",
-        SUBSCRIPTION,
-        "--resource-group",
-        "rg-cli-op",
-        "--location",
-        "westus3",
-        "--yes",
-    ]
-    assert run_cli(emulator, "provision", *args, *provision).returncode == 0
+    assert provision_cli(emulator, project, "rg-cli-op").returncode == 0
     deployed = run_cli(emulator, "deploy", *args, "--timeout", "60")
     assert deployed.returncode == 0, deployed.stderr
     config: dict[str, str] = json.loads((project / "infra" / "inference.config.json").read_text())
@@ -54,17 +44,7 @@ def test_logs_and_follow(emulator: Emulator, project: Path, deployed_cli: dict[s
     assert MARKER in shown.stdout
     assert "Log stream ended:" in shown.stderr and "Log stream ended" not in shown.stdout
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_CLIENT", "AZURE_TENANT", "MSI_"))}
-    env.update(emulator_env(emulator))
-    env["PYTHONPATH"] = str(REPO / "server")
-    follow = subprocess.Popen(
-        [sys.executable, "-m", "aitk_inference", "logs", "--project", str(project), "--follow"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    follow = start_cli(emulator, "logs", "--project", str(project), "--follow")
     try:
         assert follow.stdout is not None
         deadline = time.monotonic() + 30
