@@ -1,4 +1,4 @@
-"""sync_project._Listings: background listings when the local side fails first."""
+"""sync_project: background listings are settled when the local side fails first."""
 
 from __future__ import annotations
 
@@ -7,30 +7,30 @@ import gc
 import logging
 
 import pytest
+from aitk_inference.core.bounded import run_bounded
 from aitk_inference.core.sync.manifest import RemoteDir
-from aitk_inference.core.sync.sync_project import _Listings
+from aitk_inference.core.sync.sync_project import _settle
 
 
 async def test_a_failed_listing_is_not_logged_as_never_retrieved_when_hashing_fails_too(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """execute(): listings start, then hashing raises (an unreadable file) before result() is
-    awaited; stop() cancels only pending workers, so a worker that already failed (the share
-    refused the key) leaves "Task exception was never retrieved" in the user's log."""
+    """execute(): listings start, then hashing raises (an unreadable file) before their result is
+    awaited; a listing that already failed (the share refused the key) must not leave "Task
+    exception was never retrieved" in the user's log."""
 
     async def list_dir(folder: str) -> tuple[str, RemoteDir]:
         raise PermissionError("the share refused the listing")
 
-    listings = _Listings(list_dir, 4)
-    listings.start(["", "a"])
-    await asyncio.sleep(0.01)  # the workers ran and failed
+    listing = asyncio.ensure_future(run_bounded(["", "a"], list_dir, 4))
+    await asyncio.sleep(0.01)  # the listing ran and failed
     try:
         raise OSError("hashing failed")  # what self._hashes raised
     except OSError:
         pass
     finally:
-        await listings.stop()
-    del listings
+        await _settle(listing)
+    del listing
     with caplog.at_level(logging.ERROR, logger="asyncio"):
         gc.collect()
         await asyncio.sleep(0)

@@ -30,11 +30,10 @@ import contextlib
 import hashlib
 import os
 import re
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -204,14 +203,15 @@ class _SyncRun:
         manifest = await self._read_manifest()
         # Listings are small requests: many in flight, so round trips overlap on big trees; the
         # local hashes are looked up (or computed) while they are in flight.
-        listings = _Listings(self._list_dir, self.limit * FILES_PER_SLOT)
-        listings.start(dirs_to_list(self.local, manifest))
+        listing = asyncio.ensure_future(
+            run_bounded(dirs_to_list(self.local, manifest), self._list_dir, self.limit * FILES_PER_SLOT)
+        )
         try:
             self.progress.report("Comparing with the share…")
             hashes = await self._hashes(manifest)
-            remote = await listings.result()
+            remote = dict(await listing)
         finally:
-            await listings.stop()
+            await _settle(listing)
         self.manifest_dir_exists = remote[parent_dir(MANIFEST_PATH)].exists
         plan = plan_sync(self.local, hashes, manifest, remote, self._now_ignored(manifest))
         self._step()
@@ -527,41 +527,11 @@ class _SyncRun:
             self.progress.report(message, round(pct, 1))
 
 
-class _Listings:
-    """Folders listed in the background by at most ``limit`` workers, each folder once."""
-
-    def __init__(self, list_dir: Callable[[str], Awaitable[tuple[str, RemoteDir]]], limit: int) -> None:
-        self._list_dir = list_dir
-        self._limit = limit
-        self._todo: deque[str] = deque()
-        self._seen: set[str] = set()
-        self._listed: dict[str, RemoteDir] = {}
-        self._workers: list[asyncio.Task[None]] = []
-
-    def start(self, folders: Iterable[str]) -> None:
-        for folder in folders:
-            if folder not in self._seen:
-                self._seen.add(folder)
-                self._todo.append(folder)
-        running = sum(1 for w in self._workers if not w.done())
-        for _ in range(min(self._limit - running, len(self._todo))):
-            self._workers.append(asyncio.ensure_future(self._work()))
-
-    async def _work(self) -> None:
-        while self._todo:
-            folder, listing = await self._list_dir(self._todo.popleft())
-            self._listed[folder] = listing
-
-    async def result(self) -> dict[str, RemoteDir]:
-        await asyncio.gather(*self._workers)
-        return self._listed
-
-    async def stop(self) -> None:
-        for worker in self._workers:
-            worker.cancel()
-        # Every outcome retrieved (a worker that failed while the caller failed elsewhere would
-        # otherwise be logged as "Task exception was never retrieved").
-        await asyncio.gather(*self._workers, return_exceptions=True)
+async def _settle(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task`` if it still runs, and retrieve its outcome whatever it was (a failure while
+    the caller failed elsewhere would otherwise be logged as "Task exception was never retrieved")."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _unchanged_since(f: LocalFile) -> None:
