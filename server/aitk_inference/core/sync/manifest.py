@@ -58,8 +58,7 @@ def is_temp_name(name: str) -> bool:
 def is_reserved(path: str) -> bool:
     """Local paths the sync never uploads: its own manifest, lock and upload temp names (all
     hidden paths: the walk asks only about those)."""
-    name = path.rpartition("/")[2]  # is_temp_name, inlined: this runs once per project file
-    return (name.startswith(".") and TEMP_MARKER in name) or path in (MANIFEST_PATH, LOCK_PATH)
+    return path in (MANIFEST_PATH, LOCK_PATH) or is_temp_name(path.rpartition("/")[2])
 
 
 def parent_dir(path: str) -> str:
@@ -126,6 +125,9 @@ class Manifest:
         return cls(files, pending, left)
 
 
+_new_tuple = tuple.__new__
+
+
 class FileHash(NamedTuple):
     sha256: str
     md5: bytes | None  # None when taken from the cache (computed again only if uploaded)
@@ -170,7 +172,7 @@ def hash_file(file: LocalFile) -> FileHash:
 
 def cached_hash(file: LocalFile, entry: ManifestEntry | None) -> FileHash | None:
     if entry and entry.mtime_ns is not None and entry.mtime_ns == file.mtime_ns and entry.size == file.size:
-        return FileHash(entry.sha256, None, entry.mtime_ns)
+        return _new_tuple(FileHash, (entry.sha256, None, entry.mtime_ns))  # once per file: no __new__
     return None
 
 

@@ -59,6 +59,7 @@ from aitk_inference.core.sync.manifest import (
     RemoteFile,
     SyncPlan,
     ancestors,
+    cached_hash,
     dirs_to_list,
     is_reserved,
     next_manifest,
@@ -79,8 +80,6 @@ _BAD_END = re.compile(r"[. ](?:/|$)")  # a name ending with a dot or a space
 # Azure Files' length limits, in characters.
 MAX_NAME = 255
 MAX_PATH = 2048
-
-_new_tuple = tuple.__new__  # a NamedTuple without its Python-level __new__ (hot loops)
 
 # Ranges in flight per request slot (``concurrency``): 2 x 8 x 4 MiB, as many as a plain
 # parallel upload keeps in flight (memory: about 3x range size per range in flight).
@@ -363,9 +362,9 @@ class _SyncRun:
         owned = {**manifest.left, **manifest.files}
         for f in self.local:
             entry = owned.get(f.path)
-            # manifest.cached_hash, inlined: this runs once per project file
-            if entry is not None and entry.mtime_ns == f.mtime_ns and entry.size == f.size:
-                hashes[f.path] = _new_tuple(FileHash, (entry.sha256, None, entry.mtime_ns))
+            cached = cached_hash(f, entry)
+            if cached is not None:
+                hashes[f.path] = cached
             elif f.size > self.range_size:  # big: hashed while it uploads
                 if entry is not None and entry.size == f.size:
                     self.maybe_same[f.path] = entry.sha256
