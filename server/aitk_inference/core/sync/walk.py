@@ -167,11 +167,9 @@ def _walk(
         return  # a virtual environment
     level = _read_rules(Path(folder), rel_dir, special) if special else None
     levels = [*parent_levels, level] if level else parent_levels
-    # The per-file ignore test, inlined (it runs once per file): deepest ignore file first, the
-    # combined regex of each first (most paths match none of its patterns).
-    checks = [(len(lv.prefix), lv.any_match, lv.spec) for lv in reversed(levels)]
     hidden_dir = rel_dir.startswith(".") or "/." in rel_dir  # exclude() sees hidden paths only
-    quick = checks[0][1].search if len(checks) == 1 and checks[0][0] == 0 and checks[0][1] else None
+    only = levels[0] if len(levels) == 1 and not levels[0].prefix else None  # the root's rules alone
+    quick = only.any_match.search if only is not None and only.any_match is not None else None
     subdirs: list[os.DirEntry[str]] = []
     skipped: list[str] = []  # warned in name order (scandir's order is the file system's)
     append = files.append
@@ -198,16 +196,8 @@ def _walk(
         mode = st.st_mode
         if not S_ISREG(mode):
             continue
-        ignored = False
-        if quick is None or quick(rel) is not None:  # one root ignore file: one search decides
-            for offset, any_match, spec in checks:
-                sub = rel[offset:]
-                if any_match is not None and any_match.search(sub) is None:
-                    continue
-                decision = spec.check_file(sub).include
-                if decision is not None:
-                    ignored = decision
-                    break
+        # One root ignore file (the usual case): one search says no for most files.
+        ignored = bool(levels) and (quick is None or quick(rel) is not None) and _ignored(levels, rel, False)
         if ignored or (exclude and (hidden_dir or name[0] == ".") and exclude(rel)):
             continue
         # Readable by everyone needs no access() call (one syscall per file otherwise).
