@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
@@ -23,9 +24,44 @@ async def run_bounded(items: Iterable[T], worker: Callable[[T], Awaitable[R]], l
         for index, item in pending:  # lanes share the iterator, so each item runs once
             results[index] = await worker(item)
 
-    tasks = [asyncio.create_task(lane()) for _ in range(min(limit, len(queue)))]
-    if not tasks:
-        return []
+    if queue:
+        await _all_or_first_failure([asyncio.create_task(lane()) for _ in range(min(limit, len(queue)))])
+    return results  # type: ignore[return-value]
+
+
+async def run_bounded_tree(
+    roots: Iterable[T], worker: Callable[[T], Awaitable[Iterable[T]]], limit: int
+) -> None:
+    """``worker(item)`` for each root and for each item a worker returns, at most ``limit`` at a
+    time, each item as soon as the worker that found it returns (a tree is visited without
+    waiting for a whole level). Failures behave as in :func:`run_bounded`."""
+    todo: deque[T] = deque(roots)
+    busy = 0
+    changed = asyncio.Event()
+
+    async def lane() -> None:
+        nonlocal busy
+        while True:
+            while not todo:
+                if not busy:  # nothing queued and nothing that could queue more: done
+                    changed.set()
+                    return
+                changed.clear()
+                await changed.wait()
+            item = todo.popleft()
+            busy += 1
+            try:
+                todo.extend(await worker(item))
+            finally:
+                busy -= 1
+                changed.set()  # wakes idle lanes: more work, or the end
+
+    if todo:
+        await _all_or_first_failure([asyncio.create_task(lane()) for _ in range(limit)])
+
+
+async def _all_or_first_failure(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for ``tasks``; on the first failure cancel (and await) the others, then re-raise it."""
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -35,4 +71,3 @@ async def run_bounded(items: Iterable[T], worker: Callable[[T], Awaitable[R]], l
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return results  # type: ignore[return-value]

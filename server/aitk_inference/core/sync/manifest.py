@@ -189,6 +189,7 @@ class RemoteDir:
     files: dict[str, RemoteFile] = field(default_factory=dict)  # name -> size and ETag
     subdirs: set[str] = field(default_factory=set)
     _folded: dict[str, str] | None = field(default=None, repr=False, compare=False)
+    _folded_dirs: set[str] | None = field(default=None, repr=False, compare=False)
 
     def file(self, name: str) -> tuple[str, RemoteFile] | None:
         """The file the share would open for ``name``: names are case-insensitive there."""
@@ -198,6 +199,14 @@ class RemoteDir:
             self._folded = {n.casefold(): n for n in self.files}
         actual = self._folded.get(name.casefold())
         return (actual, self.files[actual]) if actual is not None else None
+
+    def has_subdir(self, name: str) -> bool:
+        """Whether the share would open a folder ``name`` here (case-insensitively, as above)."""
+        if name in self.subdirs:
+            return True
+        if self._folded_dirs is None:
+            self._folded_dirs = {n.casefold() for n in self.subdirs}
+        return name.casefold() in self._folded_dirs
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Round trips for a re-deploy: the lock (see :mod:`share_lock`: acquire, write the holder, release:
 3 requests, plus one heartbeat every 15 s), one GET of the manifest plus one listing per folder
-involved (see :mod:`manifest` for why the listing), whatever the number of files. An upload costs
+involved that the share holds (see :mod:`manifest` for why the listing), whatever the number of
+files. An upload costs
 what :mod:`upload` says (a small file: create with its bytes, rename; a big one: create, ranges,
 one more to set the MD5 computed meanwhile, rename): the ownership checks add no request per file,
 they read the ETags the listings already return.
@@ -45,7 +46,7 @@ from azure.core.exceptions import (
 )
 
 from aitk_inference.core.azure.advice import TLS_HINT, code_text, is_tls_failure, sentence, server_error_hint
-from aitk_inference.core.bounded import run_bounded
+from aitk_inference.core.bounded import run_bounded, run_bounded_tree
 from aitk_inference.core.errors import AitkError, AzureOperationError, ConfigError, OperationCancelled
 from aitk_inference.core.reporting import CancellationToken, Progress
 from aitk_inference.core.sync.hashing import hash_files, hash_local
@@ -203,12 +204,12 @@ class _SyncRun:
         # Listings are small requests: many in flight, so round trips overlap on big trees; the
         # local hashes are looked up (or computed) while they are in flight.
         listing = asyncio.ensure_future(
-            run_bounded(dirs_to_list(self.local, manifest), self._list_dir, self.limit * FILES_PER_SLOT)
+            list_folders(self.lean, dirs_to_list(self.local, manifest), self.limit * FILES_PER_SLOT)
         )
         try:
             self.progress.report("Comparing with the share…")
             hashes = await self._hashes(manifest)
-            remote = dict(await listing)
+            remote = await listing
         finally:
             await _settle(listing)
         self.manifest_dir_exists = remote[parent_dir(MANIFEST_PATH)].exists
@@ -341,20 +342,6 @@ class _SyncRun:
                 "warning",
             )
             return Manifest()
-
-    async def _list_dir(self, folder: str) -> tuple[str, RemoteDir]:
-        listing = RemoteDir(True)
-        try:
-            for item in await self.lean.list_dir(folder):
-                if item.is_directory:
-                    listing.subdirs.add(item.name)
-                else:
-                    listing.files[item.name] = RemoteFile(item.size, item.etag)
-        except ResourceNotFoundError as err:
-            if getattr(err, "error_code", None) == "ShareNotFound":
-                raise
-            return folder, RemoteDir(False)
-        return folder, listing
 
     async def _hashes(self, manifest: Manifest) -> dict[str, FileHash]:
         hashes: dict[str, FileHash] = {}
@@ -524,6 +511,40 @@ class _SyncRun:
         if pct - self._last_pct >= 0.5 or pct == 100.0 or self._last_pct < 0:
             self._last_pct = pct
             self.progress.report(message, round(pct, 1))
+
+
+async def list_folders(lean: LeanShare, folders: list[str], limit: int) -> dict[str, RemoteDir]:
+    """The share's listing of each of ``folders`` (the root and every ancestor included), each
+    listed once its parent's listing shows it: a folder the share lacks holds nothing, so neither
+    it nor anything below it costs a request (a first deploy of 5,000 folders lists the root)."""
+    below: dict[str, list[str]] = {}
+    for folder in folders:
+        if folder:
+            below.setdefault(parent_dir(folder), []).append(folder)
+    remote: dict[str, RemoteDir] = {}
+
+    async def visit(folder: str) -> list[str]:
+        remote[folder] = listing = await _list_folder(lean, folder)
+        return [sub for sub in below.get(folder, ()) if listing.has_subdir(sub.rpartition("/")[2])]
+
+    await run_bounded_tree([""], visit, limit)
+    absent = RemoteDir(False)
+    return {folder: remote.get(folder, absent) for folder in folders}
+
+
+async def _list_folder(lean: LeanShare, folder: str) -> RemoteDir:
+    listing = RemoteDir(True)
+    try:
+        for item in await lean.list_dir(folder):
+            if item.is_directory:
+                listing.subdirs.add(item.name)
+            else:
+                listing.files[item.name] = RemoteFile(item.size, item.etag)
+    except ResourceNotFoundError as err:
+        if getattr(err, "error_code", None) == "ShareNotFound":
+            raise
+        return RemoteDir(False)
+    return listing
 
 
 async def _settle(task: asyncio.Future[Any]) -> None:
