@@ -7,6 +7,8 @@ of such requests, so this client does the least HTTP/1.1 needs: one request at a
 connection, responses framed by Content-Length, chunked encoding or connection close, connections
 reused until the server closes them or they idle for ``IDLE_SECONDS``. TLS, certificate checks and
 the user's CA bundle are the standard library's (the same ``ssl_context`` as every Azure client).
+On selector event loops (Linux, macOS) the socket is read and written straight from the loop's
+readiness callbacks (:mod:`socket_transport`); elsewhere asyncio's own transports carry it.
 
 Only direct connections: when the environment names a proxy for the endpoint, the caller keeps
 using aiohttp (which speaks CONNECT and proxy authentication).
@@ -20,8 +22,11 @@ import time
 from collections import deque
 from typing import Any, NamedTuple
 
+from aitk_inference.core.sync.socket_transport import SocketTransport, open_socket, selector_loop
+
 IDLE_SECONDS = 15.0  # a connection idle longer is not reused (servers drop idle connections)
 _MAX_HEAD = 64 * 1024
+_JOIN_BODY = 16 * 1024  # a body up to this size goes in one write with the head (one TLS record)
 
 
 class ConnectFailed(ConnectionError):
@@ -121,9 +126,12 @@ class _Connection(asyncio.Protocol):
             raise ResponseLost("the connection was closed")
         timer = loop.call_later(quiet_limit, self._check_idle, quiet_limit)
         try:
-            self.transport.write(head)
-            if body:
-                self.transport.write(body)
+            if body and len(body) <= _JOIN_BODY:
+                self.transport.write(head + body)  # one TLS record and one send, not two
+            else:
+                self.transport.write(head)
+                if body:
+                    self.transport.write(body)
             if self._writable is not None and not self._writable.done():
                 # Flow control: the bytes in flight stay bounded. An answer (or a timeout) may
                 # come before the body is out (a refusal): then this connection is done.
@@ -259,7 +267,11 @@ class Http1Pool:
         limit: int = 100,
         connect_timeout: float = 20.0,
         read_timeout: float = 120.0,
+        direct: bool | None = None,
     ) -> None:
+        """``direct``: drive sockets from the selector (:class:`SocketTransport`); by default
+        wherever the event loop can, else asyncio's transports."""
+        self._direct = direct
         self._host = host
         self._port = port
         self._context = context
@@ -320,15 +332,22 @@ class Http1Pool:
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
+        direct = selector_loop(loop) if self._direct is None else self._direct
         try:
             async with asyncio.timeout(self._connect_timeout):
-                _, conn = await loop.create_connection(
-                    _Connection,
-                    self._host,
-                    self._port,
-                    ssl=self._context,
-                    server_hostname=self._host if self._context else None,
-                )
+                if direct:
+                    conn = _Connection()
+                    SocketTransport(
+                        loop, await open_socket(loop, self._host, self._port, self._context), conn
+                    )
+                else:
+                    _, conn = await loop.create_connection(
+                        _Connection,
+                        self._host,
+                        self._port,
+                        ssl=self._context,
+                        server_hostname=self._host if self._context else None,
+                    )
         except (OSError, TimeoutError) as err:
             raise ConnectFailed(
                 f"cannot connect to {self._host_header}: {err or type(err).__name__}"
