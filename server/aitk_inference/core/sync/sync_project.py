@@ -420,7 +420,8 @@ class _SyncRun:
         if not files:
             return
         self.bytes_total = sum(f.size for f in files)
-        self._report(f"Uploading {len(files)} files ({_mb(self.bytes_total)})…")
+        self._last_pct = 0.0 if self.bytes_total else 100.0
+        self.progress.report(f"Uploading {len(files)} files ({_mb(self.bytes_total)})…", self._last_pct)
         uploader = Uploader(
             self.share,
             self.lean,
@@ -504,13 +505,12 @@ class _SyncRun:
 
     def _on_bytes(self, n: int) -> None:
         self.bytes_done += n
-        self._report(f"Uploading: {_mb(self.bytes_done)} of {_mb(self.bytes_total)}")
-
-    def _report(self, message: str) -> None:
         pct = 100.0 * self.bytes_done / self.bytes_total if self.bytes_total else 100.0
-        if pct - self._last_pct >= 0.5 or pct == 100.0 or self._last_pct < 0:
+        if pct - self._last_pct >= 0.5 or pct == 100.0 or self._last_pct < 0:  # formatted only then
             self._last_pct = pct
-            self.progress.report(message, round(pct, 1))
+            self.progress.report(
+                f"Uploading: {_mb(self.bytes_done)} of {_mb(self.bytes_total)}", round(pct, 1)
+            )
 
 
 async def list_folders(lean: LeanShare, folders: list[str], limit: int) -> dict[str, RemoteDir]:

@@ -56,8 +56,11 @@ class Source:
 
 def _pread(path: str | Path, name: str, offset: int, length: int) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            data = os.pread(fh.fileno(), length, offset)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # no buffered file object
+        try:
+            data = os.pread(fd, length, offset)
+        finally:
+            os.close(fd)
     except OSError as err:
         raise local_read_error(name, err) from err
     if len(data) != length:
