@@ -148,3 +148,23 @@ async def test_the_tree_walk_reraises_the_first_failure_as_itself_and_stops_the_
     with pytest.raises(PermissionError, match="the share refused the listing"):
         await asyncio.wait_for(run_bounded_tree([""], root, 4), 5)
     assert cancelled == ["slow"]
+
+
+async def test_a_folder_only_the_manifest_names_is_listed_after_it_and_its_files_deleted(
+    tmp_path: Path, emulator: Emulator, azure_env: dict[str, str]
+) -> None:
+    """The project's folders are listed while the manifest is read; a folder the project lost
+    (named only by the manifest) is listed once the manifest is known, so its files are seen."""
+    target = make_target(emulator)
+    project = tmp_path / "p"
+    write(project, {"keep/a.txt": "a", "gone/sub/b.txt": "b"})
+    age(project)
+    await sync(project, target)
+    shutil.rmtree(project / "gone")
+    emulator.traffic.clear()
+    result = await sync(project, target)
+    assert (result.files_deleted, result.files_unchanged) == (1, 1)
+    listed = _listed(emulator)
+    assert sorted(listed) == ["", ".aitk", "gone", "gone/sub", "keep"]
+    assert listed.index("gone/sub") > listed.index("keep")  # after the project's own folders
+    assert "gone/sub/b.txt" not in share_files(emulator)

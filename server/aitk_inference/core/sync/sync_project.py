@@ -200,18 +200,22 @@ class _SyncRun:
         self.cancel.raise_if_cancelled()
 
     async def execute(self) -> tuple[int, int, int, int, int]:
-        manifest = await self._read_manifest()
-        # Listings are small requests: many in flight, so round trips overlap on big trees; the
-        # local hashes are looked up (or computed) while they are in flight.
-        listing = asyncio.ensure_future(
-            list_folders(self.lean, dirs_to_list(self.local, manifest), self.limit * FILES_PER_SLOT)
-        )
+        # Listings are small requests: many in flight, so round trips overlap on big trees. The
+        # project's folders are listed while the manifest is read and the local hashes are looked
+        # up (or computed); then any folder only the manifest names (files deleted locally).
+        lanes = self.limit * FILES_PER_SLOT
+        local_dirs = dirs_to_list(self.local, Manifest())
+        listing = asyncio.ensure_future(list_folders(self.lean, local_dirs, lanes))
         try:
+            manifest = await self._read_manifest()
             self.progress.report("Comparing with the share…")
             hashes = await self._hashes(manifest)
             remote = await listing
         finally:
             await _settle(listing)
+        all_dirs = dirs_to_list(self.local, manifest)
+        if len(all_dirs) > len(local_dirs):
+            remote = await list_folders(self.lean, all_dirs, lanes, known=remote)
         self.manifest_dir_exists = remote[parent_dir(MANIFEST_PATH)].exists
         plan = plan_sync(self.local, hashes, manifest, remote, self._now_ignored(manifest))
         self._step()
@@ -513,10 +517,14 @@ class _SyncRun:
             )
 
 
-async def list_folders(lean: LeanShare, folders: list[str], limit: int) -> dict[str, RemoteDir]:
+async def list_folders(
+    lean: LeanShare, folders: list[str], limit: int, known: dict[str, RemoteDir] | None = None
+) -> dict[str, RemoteDir]:
     """The share's listing of each of ``folders`` (the root and every ancestor included), each
     listed once its parent's listing shows it: a folder the share lacks holds nothing, so neither
-    it nor anything below it costs a request (a first deploy of 5,000 folders lists the root)."""
+    it nor anything below it costs a request (a first deploy of 5,000 folders lists the root).
+    Folders in ``known`` (an earlier answer) are not asked again."""
+    known = known or {}
     below: dict[str, list[str]] = {}
     for folder in folders:
         if folder:
@@ -524,7 +532,10 @@ async def list_folders(lean: LeanShare, folders: list[str], limit: int) -> dict[
     remote: dict[str, RemoteDir] = {}
 
     async def visit(folder: str) -> list[str]:
-        remote[folder] = listing = await _list_folder(lean, folder)
+        listing = known.get(folder)
+        if listing is None:
+            listing = await _list_folder(lean, folder)
+        remote[folder] = listing
         return [sub for sub in below.get(folder, ()) if listing.has_subdir(sub.rpartition("/")[2])]
 
     await run_bounded_tree([""], visit, limit)
