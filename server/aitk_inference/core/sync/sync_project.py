@@ -48,6 +48,7 @@ from azure.core.exceptions import (
 from aitk_inference.core.azure.advice import TLS_HINT, code_text, is_tls_failure, sentence, server_error_hint
 from aitk_inference.core.bounded import run_bounded, run_bounded_tree
 from aitk_inference.core.errors import AitkError, AzureOperationError, ConfigError, OperationCancelled
+from aitk_inference.core.gc_passes import fewer_gc_passes
 from aitk_inference.core.reporting import CancellationToken, Progress
 from aitk_inference.core.sync.hashing import hash_files, hash_local
 from aitk_inference.core.sync.lean_share import LeanShare
@@ -118,6 +119,23 @@ async def sync_project(
     uploaded. ``concurrency`` bounds requests in flight and, with ``range_size``, memory.
     ``take_over`` is asked about paths the share holds that this tool did not write; without it
     (or when it answers False) the sync stops before changing anything, listing them."""
+    with fewer_gc_passes():
+        return await _sync_project(
+            project, target, progress, cancel, concurrency, range_size, retry_backoff, take_over, lock_timing
+        )
+
+
+async def _sync_project(
+    project: Path,
+    target: ShareTarget,
+    progress: Progress,
+    cancel: CancellationToken,
+    concurrency: int,
+    range_size: int,
+    retry_backoff: float,
+    take_over: TakeOver | None,
+    lock_timing: LockTiming,
+) -> SyncResult:
     progress.report("Scanning project files…")
     warnings: list[str] = []
     # Walked and checked before the share is contacted: a project the share cannot hold is
