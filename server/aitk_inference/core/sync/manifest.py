@@ -226,8 +226,10 @@ class SyncPlan:
     pending: dict[str, str | None] = field(default_factory=dict)  # uploads not yet ours: ETag before
 
 
-def dirs_to_list(local: Iterable[LocalFile], manifest: Manifest) -> list[str]:
-    dirs: set[str] = {"", MANIFEST_DIR}
+def dirs_to_list(local: Iterable[LocalFile], manifest: Manifest, known: Iterable[str] = ()) -> list[str]:
+    """The folders holding ``local`` files and the manifest's paths, with their ancestors, the
+    root and the manifest's folder, sorted; plus ``known`` (an earlier answer, not recomputed)."""
+    dirs: set[str] = {"", MANIFEST_DIR, *known}
     parents = {
         parent_dir(p) for p in [*(f.path for f in local), *manifest.files, *manifest.pending, *manifest.left]
     }
@@ -298,10 +300,10 @@ def plan_sync(
         plan.pending[f.path] = r.etag
 
     local_paths = {f.path for f in local}
-    local_keys = {p.casefold() for p in local_paths}
-    for path, entry in sorted(owned.items()):
-        if path in local_paths:
-            continue
+    gone = sorted(p for p in owned if p not in local_paths)  # usually none: no sort of every path
+    local_keys = {p.casefold() for p in local_paths} if gone else set()
+    for path in gone:
+        entry = owned[path]
         found = on_share(path)
         if path.casefold() in local_keys or found is None or found[0] != path:
             plan.forget.append(path)  # gone already, or replaced by a local file differing by case
@@ -327,7 +329,7 @@ def plan_sync(
         f"{d}/{name}" if d else name
         for d, listing in remote.items()
         for name in listing.files
-        if is_temp_name(name)
+        if name[:1] == "." and is_temp_name(name)  # the test inlined first: one per file on the share
     )
     needed: set[str] = set()
     for f in plan.upload:

@@ -231,7 +231,7 @@ class _SyncRun:
             remote = await listing
         finally:
             await _settle(listing)
-        all_dirs = dirs_to_list(self.local, manifest)
+        all_dirs = dirs_to_list((), manifest, local_dirs)
         if len(all_dirs) > len(local_dirs):
             remote = await list_folders(self.lean, all_dirs, lanes, known=remote)
         self.manifest_dir_exists = remote[parent_dir(MANIFEST_PATH)].exists
@@ -423,7 +423,10 @@ class _SyncRun:
     async def _remove_empty_dirs(self, deleted: Iterable[str]) -> None:
         """Folders that held deleted files and exist no more locally: removed only if now empty
         (the service refuses to delete a non-empty folder, so user files keep theirs)."""
-        local_dirs = {a for f in self.local for a in ancestors(f.path)}
+        deleted = list(deleted)
+        if not deleted:
+            return
+        local_dirs = set(dirs_to_list(self.local, Manifest()))
         candidates = {a for p in deleted for a in ancestors(p) if a and a not in local_dirs}
         for folder in sorted(candidates, key=lambda d: -d.count("/")):
             with contextlib.suppress(HttpResponseError):
