@@ -273,12 +273,16 @@ def bench_tree(
         changed.append(run({"op": "sync", "project": str(project), "target": target}))
     assert all(c["uploaded"] == 1 for c in changed), changed
     print(deploy_line("one-change re-deploy:", changed, bound))
-    walks = [run({"op": "walk", "project": str(project)}) for _ in range(runs)]
-    floors = [run({"op": "scandir", "project": str(project)}) for _ in range(runs)]
+    # Interleaved, so a drift of the machine (caches, other load) falls on both sides.
+    walks, floors, tool, one = [], [], [], []
+    for _ in range(runs):
+        walks.append(run({"op": "walk", "project": str(project)}))
+        floors.append(run({"op": "scandir", "project": str(project)}))
     walk, floor = median(walks, "wall"), median(floors, "wall")
     print(f"  walk with ignore rules: {walk:.3f} s vs scandir + stat {floor:.3f} s = {walk / floor:.2f}x")
-    tool = [run({"op": "hash_tool", "project": str(project)}) for _ in range(runs)]
-    one = [run({"op": "hash_one_thread", "project": str(project)}) for _ in range(runs)]
+    for _ in range(runs):
+        tool.append(run({"op": "hash_tool", "project": str(project)}))
+        one.append(run({"op": "hash_one_thread", "project": str(project)}))
     h_tool, h_one = median(tool, "hash_wall"), median(one, "hash_wall")
     print(f"  hashing all files: tool {h_tool:.2f} s vs one thread {h_one:.2f} s = {h_tool / h_one:.2f}x")
 
