@@ -11,7 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
-from aitk_inference.core.sync.lean_share import ListedEntry, parse_listing, string_to_sign
+from aitk_inference.core.sync import lean_share
+from aitk_inference.core.sync.lean_share import (
+    ListedEntry,
+    _next_marker_at_end,
+    parse_listing,
+    string_to_sign,
+)
 from aitk_inference.core.sync.share import ShareTarget, open_share
 from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline import PipelineContext, PipelineRequest
@@ -54,6 +60,7 @@ def test_recorded_azure_listings_parse_as_the_sdk_parses_them(azure_reference: P
         key = lambda e: (e.is_directory, e.name)  # noqa: E731
         assert sorted(parsed.entries, key=key) == sorted(expected, key=key)
         assert parsed.next_marker == (sdk.next_marker or "")
+        assert _next_marker_at_end(body) in ("", parsed.next_marker)  # a quick read never misleads
         with_etags += any(not e.is_directory and e.etag for e in parsed.entries)
     assert with_etags  # one was asked with include=Etag, as the sync asks
 
@@ -145,6 +152,23 @@ async def test_create_range_rename_then_list_against_the_emulator(
     assert etag is not None and etag.startswith('"')
 
 
+def test_the_next_marker_is_read_off_the_end_only_when_plainly_there() -> None:
+    def listing(marker: bytes) -> bytes:
+        return (
+            b'\xef\xbb\xbf<?xml version="1.0"?><EnumerationResults><Entries /><NextMarker'
+            + marker
+            + b"</EnumerationResults>"
+        )
+
+    assert (
+        _next_marker_at_end(listing(b">2!12!MDAwMDA4IWYwMDAwNA--</NextMarker>"))
+        == "2!12!MDAwMDA4IWYwMDAwNA--"
+    )
+    assert _next_marker_at_end(listing(b" />")) == ""
+    escaped = listing(b">a&amp;b</NextMarker>")
+    assert (_next_marker_at_end(escaped), parse_listing(escaped).next_marker) == ("", "a&b")
+
+
 async def test_listing_pages_are_followed(emulator: Emulator, target: ShareTarget) -> None:
     folder = share_dir(emulator) / "many"
     folder.mkdir(parents=True)
@@ -153,6 +177,21 @@ async def test_listing_pages_are_followed(emulator: Emulator, target: ShareTarge
     async with open_share(target) as conn:
         listed = list(await conn.lean.list_dir("many"))
         assert conn.requests == 2
+    assert sorted(e.name for e in listed) == [f"f{i:05d}" for i in range(5003)]
+
+
+async def test_a_wrong_quick_marker_is_dropped_for_the_parsed_one(
+    emulator: Emulator, target: ShareTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = share_dir(emulator) / "many"
+    folder.mkdir(parents=True)
+    for i in range(5003):
+        (folder / f"f{i:05d}").write_bytes(b"x")
+    monkeypatch.setattr(
+        lean_share, "_next_marker_at_end", lambda body: "bogus" if b"</NextMarker>" in body else ""
+    )
+    async with open_share(target) as conn:
+        listed = list(await conn.lean.list_dir("many"))
     assert sorted(e.name for e in listed) == [f"f{i:05d}" for i in range(5003)]
 
 

@@ -17,6 +17,7 @@ import asyncio
 import base64
 import contextlib
 import hmac
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,6 +85,16 @@ def parse_listing(body: bytes) -> Listing:
                         etag = prop.text or None
         entries.append(ListedEntry(name, item.tag == "Directory", size, etag))
     return Listing(entries, root.findtext("NextMarker") or "")
+
+
+_MARKER_TAIL = re.compile(rb"<NextMarker>([^<&]*)</NextMarker>\s*</EnumerationResults>\s*$")
+
+
+def _next_marker_at_end(body: bytes) -> str:
+    """The NextMarker of a listing, read off its last bytes without parsing it ("" if none, or
+    if it is not plainly there: :func:`parse_listing` has the last word)."""
+    found = _MARKER_TAIL.search(body, max(0, len(body) - 4096))
+    return found.group(1).decode("utf-8", "replace") if found else ""
 
 
 @lru_cache(maxsize=64)
@@ -187,19 +198,34 @@ class LeanShare:
         return self._origin + self.path_of(path)
 
     async def list_dir(self, folder: str) -> Iterator[ListedEntry]:
-        """Every entry of ``folder`` with its size and ETag (all pages)."""
+        """Every entry of ``folder`` with its size and ETag (all pages). A page's marker is read
+        off its end first, so the service prepares the next page while this one is parsed."""
         entries: list[ListedEntry] = []
-        marker = ""
-        while True:
-            query = [("restype", "directory"), ("comp", "list"), ("include", "Etag")]
-            if marker:
-                query.append(("marker", marker))
-            _, body = await self._send("GET", folder, query, {"accept": "application/xml"})
-            page = parse_listing(body)
-            entries.extend(page.entries)
-            if not page.next_marker:
-                return iter(entries)
-            marker = page.next_marker
+        page_task = asyncio.ensure_future(self._list_page(folder, ""))
+        try:
+            while True:
+                body = await page_task
+                guess = _next_marker_at_end(body)
+                if guess:
+                    page_task = asyncio.ensure_future(self._list_page(folder, guess))
+                page = parse_listing(body)
+                entries.extend(page.entries)
+                if page.next_marker != guess:  # the quick read was wrong (say, an escaped marker)
+                    page_task.cancel()
+                    await asyncio.gather(page_task, return_exceptions=True)
+                    page_task = asyncio.ensure_future(self._list_page(folder, page.next_marker))
+                if not page.next_marker:
+                    return iter(entries)
+        finally:
+            if not page_task.done():
+                page_task.cancel()
+            await asyncio.gather(page_task, return_exceptions=True)
+
+    async def _list_page(self, folder: str, marker: str) -> bytes:
+        query = [("restype", "directory"), ("comp", "list"), ("include", "Etag")]
+        if marker:
+            query.append(("marker", marker))
+        return (await self._send("GET", folder, query, {"accept": "application/xml"}))[1]
 
     async def create_directory(self, path: str) -> None:
         """Create Directory (the service's default attributes and times, as the SDK sends none)."""
