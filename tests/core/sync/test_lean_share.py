@@ -180,6 +180,31 @@ async def test_listing_pages_are_followed(emulator: Emulator, target: ShareTarge
     assert sorted(e.name for e in listed) == [f"f{i:05d}" for i in range(5003)]
 
 
+async def test_the_next_page_is_asked_for_before_this_one_is_parsed(
+    emulator: Emulator, target: ShareTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = share_dir(emulator) / "many"
+    folder.mkdir(parents=True)
+    for i in range(5003):
+        (folder / f"f{i:05d}").write_bytes(b"x")
+    events: list[str] = []
+    ask, parse = lean_share.LeanShare._list_page, lean_share.parse_listing
+
+    async def asking(self: lean_share.LeanShare, folder: str, marker: str) -> bytes:
+        events.append("ask next" if marker else "ask first")
+        return await ask(self, folder, marker)
+
+    def parsing(body: bytes) -> lean_share.Listing:
+        events.append("parse")
+        return parse(body)
+
+    monkeypatch.setattr(lean_share.LeanShare, "_list_page", asking)
+    monkeypatch.setattr(lean_share, "parse_listing", parsing)
+    async with open_share(target) as conn:
+        assert len(list(await conn.lean.list_dir("many"))) == 5003
+    assert events == ["ask first", "ask next", "parse", "parse"]
+
+
 async def test_a_wrong_quick_marker_is_dropped_for_the_parsed_one(
     emulator: Emulator, target: ShareTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -208,6 +208,7 @@ class LeanShare:
                 guess = _next_marker_at_end(body)
                 if guess:
                     page_task = asyncio.ensure_future(self._list_page(folder, guess))
+                    await asyncio.sleep(0)  # the task sends its request before this page is parsed
                 page = parse_listing(body)
                 entries.extend(page.entries)
                 if page.next_marker != guess:  # the quick read was wrong (say, an escaped marker)
