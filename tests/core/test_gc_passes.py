@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aitk_inference.core import gc_passes
 from aitk_inference.core.errors import AitkError
 from aitk_inference.core.gc_passes import THRESHOLDS, fewer_gc_passes
 from aitk_inference.core.reporting import CancellationToken, RecordingProgress
@@ -33,6 +35,37 @@ def test_nested_uses_restore_the_thresholds_only_when_the_last_ends(
     assert gc.get_threshold() == own_thresholds
     with pytest.raises(RuntimeError), fewer_gc_passes():
         raise RuntimeError("failed")
+    assert gc.get_threshold() == own_thresholds
+
+
+def test_two_threads_entering_at_once_restore_the_thresholds(
+    own_thresholds: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The language server runs each operation on its own thread: deploys of two folders may
+    enter at once. One must not save the other's raised thresholds as the ones to restore."""
+    entered, leave = threading.Event(), threading.Event()
+
+    def other_deploy() -> None:
+        with fewer_gc_passes():
+            entered.set()
+            leave.wait(5)
+
+    other = threading.Thread(target=other_deploy)
+    real = gc.get_threshold
+    first = True
+
+    def get_threshold() -> tuple[int, int, int]:
+        nonlocal first
+        if first:  # this thread is between its depth check and its read: the other enters now
+            first = False
+            other.start()
+            entered.wait(0.5)
+        return real()
+
+    monkeypatch.setattr(gc_passes.gc, "get_threshold", get_threshold)
+    with fewer_gc_passes():
+        leave.set()
+    other.join(5)
     assert gc.get_threshold() == own_thresholds
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator
 
 # Young objects before a pass (CPython's default: 700), and passes of each younger generation
@@ -19,19 +20,25 @@ THRESHOLDS = (50_000, 50, 50)
 
 _depth = 0
 _saved: tuple[int, int, int] = gc.get_threshold()
+# The language server runs each operation on its own thread and event loop: two deploys may
+# enter or leave at once, and the thresholds are the process's.
+_lock = threading.Lock()
 
 
 @contextlib.contextmanager
 def fewer_gc_passes() -> Iterator[None]:
-    """Nests (two deploys at once): the first to enter sets the thresholds, the last restores."""
+    """Nests (two deploys at once, on one thread or several): the first to enter sets the
+    thresholds, the last to leave restores them."""
     global _depth, _saved
-    if _depth == 0:
-        _saved = gc.get_threshold()
-        gc.set_threshold(*THRESHOLDS)
-    _depth += 1
+    with _lock:
+        if _depth == 0:
+            _saved = gc.get_threshold()
+            gc.set_threshold(*THRESHOLDS)
+        _depth += 1
     try:
         yield
     finally:
-        _depth -= 1
-        if _depth == 0:
-            gc.set_threshold(*_saved)
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                gc.set_threshold(*_saved)
