@@ -70,6 +70,9 @@ class SocketTransport(asyncio.Transport):
         try:
             while not self._closing:
                 data = self._sock.recv(_READ_SIZE)
+                # b"": the peer closed; over TLS with or without close_notify (wrap_socket's
+                # suppress_ragged_eofs, as asyncio's TLS transport treats it): framing catches
+                # a cut body, except one that runs until the close.
                 if not data:
                     self._protocol.eof_received()
                     self._close(None)
@@ -77,7 +80,7 @@ class SocketTransport(asyncio.Transport):
                 self._protocol.data_received(data)
         except _NOT_READY:
             pass
-        except OSError as err:  # an SSLError too (a TLS end without close_notify included)
+        except OSError as err:  # a reset, or an SSLError (a TLS alert)
             self._close(err)
             return
         if self._out and not self._closing:
