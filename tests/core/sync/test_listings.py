@@ -108,6 +108,15 @@ async def test_a_folder_the_share_holds_under_another_case_is_listed_under_the_l
     assert (remote["Data/sub"].exists, remote["new"].exists) == (False, False)
 
 
+def test_a_folder_is_taken_as_absent_only_when_no_case_rule_could_open_it() -> None:
+    """A folder taken as absent is not listed, so its files look absent and would be replaced
+    by a rename: when in doubt the folder is listed (the service answers 404 if it has none).
+    casefold() alone misses pairs that upper-casing joins, as the dotless i: "fıles"/"FILES"."""
+    listing = RemoteDir(True, subdirs={"FILES", "Data"})
+    assert listing.has_subdir("fıles") and listing.has_subdir("files") and listing.has_subdir("data")
+    assert not listing.has_subdir("other")
+
+
 async def test_the_tree_walk_visits_children_as_their_parent_returns_within_the_limit() -> None:
     tree = {"": ["a", "b"], "a": ["a/1", "a/2"], "b": ["b/1"], "a/1": [], "a/2": [], "b/1": []}
     slow = {"b": 0.2}  # "a"'s children must not wait for "b"

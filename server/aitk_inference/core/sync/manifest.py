@@ -201,12 +201,14 @@ class RemoteDir:
         return (actual, self.files[actual]) if actual is not None else None
 
     def has_subdir(self, name: str) -> bool:
-        """Whether the share would open a folder ``name`` here (case-insensitively, as above)."""
+        """Whether the share may open a folder ``name`` here (case-insensitively). A "no" skips
+        listing it, so its files would look absent: folded both ways (casefold, upper-case, as
+        for the dotless i), a "yes" too many costs one listing, a "no" too many an overwrite."""
         if name in self.subdirs:
             return True
         if self._folded_dirs is None:
-            self._folded_dirs = {n.casefold() for n in self.subdirs}
-        return name.casefold() in self._folded_dirs
+            self._folded_dirs = {k for n in self.subdirs for k in (n.casefold(), n.upper())}
+        return name.casefold() in self._folded_dirs or name.upper() in self._folded_dirs
 
 
 @dataclass
