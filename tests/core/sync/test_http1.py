@@ -4,6 +4,7 @@ connections, broken answers, timeouts, flow control and TLS trust."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from aitk_inference.core.azure.advice import is_tls_failure
 from aitk_inference.core.sync.http1 import ConnectFailed, Http1Pool, Response, ResponseLost
+from aitk_inference.core.sync.socket_transport import SocketTransport
 
 from tests.azure_emulator.certs import Certificates
 
@@ -336,3 +338,26 @@ def test_a_negative_chunk_size_is_refused_not_an_endless_loop() -> None:
     except subprocess.TimeoutExpired:
         pytest.fail("the client spun forever on a negative chunk size")
     assert done.stdout.strip() == "refused: an invalid chunk size", done.stderr
+
+
+async def test_a_failure_inside_the_protocol_closes_the_connection_with_it() -> None:
+    """The transport's reader is a bare selector callback: a protocol that raises must see the
+    connection lost with that error (its waiter fails now), not leave the request hanging."""
+    loop = asyncio.get_running_loop()
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    lost: asyncio.Future[Exception | None] = loop.create_future()
+
+    class Broken(asyncio.Protocol):
+        def data_received(self, data: bytes) -> None:
+            raise ValueError("a bug in the parser")
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            lost.set_result(exc)
+
+    SocketTransport(loop, ours, Broken())
+    theirs.sendall(b"HTTP/1.1 200 OK\r\n")
+    exc = await asyncio.wait_for(lost, 5)
+    theirs.close()
+    assert isinstance(exc, ValueError) and str(exc) == "a bug in the parser"
+    assert ours.fileno() == -1  # closed

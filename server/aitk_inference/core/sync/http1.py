@@ -26,7 +26,7 @@ from aitk_inference.core.sync.socket_transport import SocketTransport, open_sock
 
 IDLE_SECONDS = 15.0  # a connection idle longer is not reused (servers drop idle connections)
 _MAX_HEAD = 64 * 1024
-_JOIN_BODY = 16 * 1024  # a body up to this size goes in one write with the head (one TLS record)
+_JOIN_BODY = 15 * 1024  # a body up to this size goes in one write with its head: one TLS record
 
 
 class ConnectFailed(ConnectionError):

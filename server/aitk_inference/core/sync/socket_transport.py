@@ -18,9 +18,9 @@ class SocketTransport(asyncio.Transport):
     """A connected socket (TLS or plain) read and written when the selector says it is ready.
 
     asyncio's TLS transport passes every record through a memory BIO and several Python layers;
-    driving the SSLSocket directly costs about 20 µs less CPU per exchange (measured: 47-53 vs
-    27-32 µs per small request), which tens of thousands of small requests feel. Only what
-    the sync's HTTP/1.1 client needs: write with flow control, abort, and the protocol callbacks."""
+    driving the SSLSocket directly costs less client CPU (measured: ~2 µs less per small request,
+    30 % less on 4 MiB ranges), which tens of thousands of requests feel. Only what the sync's
+    HTTP/1.1 client needs: write with flow control, abort, and the protocol callbacks."""
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, sock: socket.socket, protocol: asyncio.Protocol
@@ -31,7 +31,10 @@ class SocketTransport(asyncio.Transport):
         self._fd = sock.fileno()
         self._protocol = protocol
         self._out: deque[bytes | memoryview] = deque()
-        self._waiting_to_write = False
+        self._writer_on = False  # a writer callback is registered
+        self._paused = False  # the protocol was told to pause writing
+        self._write_needs_read = False  # TLS must read before it can write more
+        self._read_needs_write = False  # TLS must write before it can read more
         self._closing = False
         loop.add_reader(self._fd, self._read_ready)
         protocol.connection_made(self)
@@ -44,10 +47,19 @@ class SocketTransport(asyncio.Transport):
             self._write_ready()
 
     def _write_ready(self) -> None:
+        if self._read_needs_write:  # the reader waited for this
+            self._read_needs_write = False
+            self._read_ready()
+            if self._closing:
+                return
+        self._write_needs_read = False
         while self._out:
             data = self._out[0]
             try:
                 sent = self._sock.send(data)
+            except ssl.SSLWantReadError:
+                self._write_needs_read = True  # the reader tries again: no writer spinning meanwhile
+                break
             except _NOT_READY:
                 break  # TLS: the same bytes go again when the socket is ready (OpenSSL's rule)
             except OSError as err:
@@ -57,14 +69,23 @@ class SocketTransport(asyncio.Transport):
                 self._out[0] = memoryview(data)[sent:]
             else:
                 self._out.popleft()
-        if self._out and not self._waiting_to_write:
-            self._waiting_to_write = True
-            self._loop.add_writer(self._fd, self._write_ready)
-            self._protocol.pause_writing()
-        elif not self._out and self._waiting_to_write:
-            self._waiting_to_write = False
-            self._loop.remove_writer(self._fd)
-            self._protocol.resume_writing()
+        self._update_interest()
+
+    def _update_interest(self) -> None:
+        """Writer callback only while it can make progress; the protocol paused while bytes wait."""
+        want_writer = (bool(self._out) and not self._write_needs_read) or self._read_needs_write
+        if want_writer != self._writer_on:
+            self._writer_on = want_writer
+            if want_writer:
+                self._loop.add_writer(self._fd, self._write_ready)
+            else:
+                self._loop.remove_writer(self._fd)
+        if bool(self._out) != self._paused:
+            self._paused = bool(self._out)
+            if self._paused:
+                self._protocol.pause_writing()
+            else:
+                self._protocol.resume_writing()
 
     def _read_ready(self) -> None:
         try:
@@ -78,9 +99,13 @@ class SocketTransport(asyncio.Transport):
                     self._close(None)
                     return
                 self._protocol.data_received(data)
+        except ssl.SSLWantWriteError:
+            self._read_needs_write = True  # rare (TLS post-handshake traffic): read on writable
+            self._update_interest()
+            return
         except _NOT_READY:
             pass
-        except OSError as err:  # a reset, or an SSLError (a TLS alert)
+        except Exception as err:  # a reset, a TLS alert, or a failure in the protocol: its waiter learns
             self._close(err)
             return
         if self._out and not self._closing:
@@ -100,7 +125,7 @@ class SocketTransport(asyncio.Transport):
             return
         self._closing = True
         self._loop.remove_reader(self._fd)
-        if self._waiting_to_write:
+        if self._writer_on:
             self._loop.remove_writer(self._fd)
         self._out.clear()
         self._sock.close()
