@@ -98,6 +98,39 @@ async def test_a_foreign_file_at_a_project_path_is_kept_listed_then_taken_over_o
     assert (again.files_uploaded, again.files_unchanged) == (0, 2)
 
 
+async def test_a_file_on_the_share_where_the_project_has_a_folder_stops_the_deploy_before_any_change(
+    tmp_path: Path, emulator: Emulator, target: ShareTarget
+) -> None:
+    project = tmp_path / "proj"
+    write(project, {"app.py": "print(1)\n", "data/train.jsonl": "{}\n"})
+    put_on_share(emulator, "data", b"a file named like the project's folder")
+    progress = RecordingProgress()
+    with pytest.raises(ConfigError) as refused:
+        await sync(project, target, progress=progress)
+    assert refused.value.message == (
+        "The file share holds 1 file(s) where the project has a folder: data. Nothing was changed."
+    )
+    assert refused.value.hint == (
+        "Move or rename them on the share, or rename the project's folder, then deploy again."
+    )
+    assert [m for m, level in progress.logs if level != "info"] == []
+    assert share_files(emulator) == {"data": b"a file named like the project's folder"}  # not even app.py
+
+
+async def test_a_file_of_ours_replaced_by_a_folder_in_the_project_is_deleted_then_the_folder_made(
+    tmp_path: Path, emulator: Emulator, target: ShareTarget
+) -> None:
+    project = tmp_path / "proj"
+    write(project, {"data": "was a file"})
+    await sync(project, target)
+    (project / "data").unlink()
+    write(project, {"data/train.jsonl": "{}\n"})
+    result = await sync(project, target)
+    assert (result.files_deleted, result.files_uploaded) == (1, 1)
+    files = share_files(emulator)
+    assert sorted(files) == [MANIFEST_PATH, "data/train.jsonl"] and files["data/train.jsonl"] == b"{}\n"
+
+
 async def test_a_file_that_becomes_ignored_is_left_on_the_share_and_ours_again_when_it_returns(
     tmp_path: Path, emulator: Emulator, target: ShareTarget
 ) -> None:

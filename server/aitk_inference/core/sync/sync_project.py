@@ -237,6 +237,7 @@ class _SyncRun:
         self.manifest_dir_exists = remote[parent_dir(MANIFEST_PATH)].exists
         plan = plan_sync(self.local, hashes, manifest, remote, self._now_ignored(manifest))
         self._step()
+        _refuse_files_in_the_way(plan, remote)
         if plan.foreign:
             await self._confirm_take_over(plan.foreign)
         self._only_if_still_ours(manifest, remote)
@@ -577,6 +578,29 @@ async def _list_folder(lean: LeanShare, folder: str) -> RemoteDir:
             raise
         return RemoteDir(False)
     return listing
+
+
+def _refuse_files_in_the_way(plan: SyncPlan, remote: dict[str, RemoteDir]) -> None:
+    """Folders the uploads need where the share holds a file (not one of ours being deleted
+    first): creating the folder would fail half-way, so stop before changing anything."""
+    going = {p.casefold() for p in plan.delete}
+    blocked: list[str] = []
+    for folder in plan.create_dirs:
+        parent, _, name = folder.rpartition("/")
+        listing = remote.get(parent)
+        found = listing.file(name) if listing is not None else None
+        if found is not None:
+            path = f"{parent}/{found[0]}" if parent else found[0]
+            if path.casefold() not in going:
+                blocked.append(path)
+    if blocked:
+        shown = ", ".join(blocked[:10]) + (f" and {len(blocked) - 10} more" if len(blocked) > 10 else "")
+        raise ConfigError(
+            f"The file share holds {len(blocked)} file(s) where the project has a folder: {shown}. "
+            "Nothing was changed.",
+            hint="Move or rename them on the share, or rename the project's folder, then deploy again.",
+            code="FileInTheWay",
+        )
 
 
 async def _settle(task: asyncio.Future[Any]) -> None:
