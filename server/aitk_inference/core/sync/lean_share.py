@@ -214,7 +214,8 @@ class LeanShare:
                 if page.next_marker != guess:  # the quick read was wrong (say, an escaped marker)
                     page_task.cancel()
                     await asyncio.gather(page_task, return_exceptions=True)
-                    page_task = asyncio.ensure_future(self._list_page(folder, page.next_marker))
+                    if page.next_marker:
+                        page_task = asyncio.ensure_future(self._list_page(folder, page.next_marker))
                 if not page.next_marker:
                     return iter(entries)
         finally:

@@ -3,10 +3,9 @@
 Round trips for a re-deploy: the lock (see :mod:`share_lock`: acquire, write the holder, release:
 3 requests, plus one heartbeat every 15 s), one GET of the manifest plus one listing per folder
 involved that the share holds (see :mod:`manifest` for why the listing), whatever the number of
-files. An upload costs
-what :mod:`upload` says (a small file: create with its bytes, rename; a big one: create, ranges,
-one more to set the MD5 computed meanwhile, rename): the ownership checks add no request per file,
-they read the ETags the listings already return.
+files. An upload costs what :mod:`upload` says (a small file: create with its bytes, rename; a big
+one: create, ranges, one more to set the MD5 computed meanwhile, rename): the ownership checks add
+no request per file, they read the ETags the listings already return.
 Order of work, chosen so an interruption at any point leaves the share consistent and the next
 sync finishes the job:
 
