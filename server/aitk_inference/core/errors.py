@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+
+def first_few(items: Sequence[str], limit: int = 10, sep: str = ", ", more_sep: str = " ") -> str:
+    """The first ``limit`` items joined, then how many more: a message naming many paths stays
+    one readable paragraph."""
+    shown = sep.join(items[:limit])
+    return shown + (f"{more_sep}and {len(items) - limit} more" if len(items) > limit else "")
+
 
 class AitkError(Exception):
     """An error the user can act on.

@@ -16,7 +16,7 @@ from aitk_inference.core.deploy.preflight import check_deploy_target
 from aitk_inference.core.deploy.readiness import wait_until_ready
 from aitk_inference.core.deploy.replicas import list_replicas
 from aitk_inference.core.deploy.revisions import active_revisions, restart_active_revisions
-from aitk_inference.core.errors import AitkError
+from aitk_inference.core.errors import AitkError, first_few
 from aitk_inference.core.operate.target import is_stopped, read_app
 from aitk_inference.core.progress_scale import ScaledProgress
 from aitk_inference.core.reporting import CancellationToken, Progress, Prompter
@@ -134,7 +134,7 @@ async def deploy(
     async def confirm_take_over(foreign: list[str]) -> bool:
         if take_over is not None or prompter is None:
             return bool(take_over)
-        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        shown = first_few(foreign)
         return await prompter.confirm(
             f"The file share already holds {len(foreign)} file(s) at paths of the project that were not "
             f"written by this tool: {shown}. Replace them with the project's files?"

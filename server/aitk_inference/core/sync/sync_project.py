@@ -46,7 +46,13 @@ from azure.core.exceptions import (
 
 from aitk_inference.core.azure.advice import TLS_HINT, code_text, is_tls_failure, sentence, server_error_hint
 from aitk_inference.core.bounded import run_bounded, run_bounded_tree
-from aitk_inference.core.errors import AitkError, AzureOperationError, ConfigError, OperationCancelled
+from aitk_inference.core.errors import (
+    AitkError,
+    AzureOperationError,
+    ConfigError,
+    OperationCancelled,
+    first_few,
+)
 from aitk_inference.core.gc_passes import fewer_gc_passes
 from aitk_inference.core.reporting import CancellationToken, Progress
 from aitk_inference.core.sync.hashing import hash_files, hash_local
@@ -313,7 +319,7 @@ class _SyncRun:
         }
 
     async def _confirm_take_over(self, foreign: list[str]) -> None:
-        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        shown = first_few(foreign)
         question = (
             f"The file share already holds {len(foreign)} file(s) at paths of the project that were not "
             f"written by this tool: {shown}."
@@ -593,7 +599,7 @@ def _refuse_files_in_the_way(plan: SyncPlan, remote: dict[str, RemoteDir]) -> No
             if path.casefold() not in going:
                 blocked.append(path)
     if blocked:
-        shown = ", ".join(blocked[:10]) + (f" and {len(blocked) - 10} more" if len(blocked) > 10 else "")
+        shown = first_few(blocked)
         raise ConfigError(
             f"The file share holds {len(blocked)} file(s) where the project has a folder: {shown}. "
             "Nothing was changed.",
@@ -638,7 +644,7 @@ def _check_names(files: list[LocalFile], progress: Progress) -> list[LocalFile]:
     # Per-part checks only where the whole path hints at a problem (this runs once per file).
     too_long = [reason for f in files if len(f.path) > MAX_NAME and (reason := _too_long(f.path)) is not None]
     if too_long:
-        shown = "; ".join(too_long[:5]) + (f"; and {len(too_long) - 5} more" if len(too_long) > 5 else "")
+        shown = first_few(too_long, 5, "; ", "; ")
         raise ConfigError(
             f"Azure Files cannot store paths this long (at most {MAX_NAME} characters per name and "
             f"{MAX_PATH:,} per path): {shown}. Nothing was uploaded.",
@@ -648,7 +654,7 @@ def _check_names(files: list[LocalFile], progress: Progress) -> list[LocalFile]:
         f.path for f in files if _BAD_NAME.search(f.path) is not None or _BAD_END.search(f.path) is not None
     ]
     if bad:
-        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        shown = first_few(bad, 5)
         raise ConfigError(
             f'Azure Files cannot store these names: {shown}. Names may not contain " \\ : | < > * ? '
             "or control characters, nor end with a dot or a space.",

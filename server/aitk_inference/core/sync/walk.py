@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from pathspec import GitIgnoreSpec
 
-from aitk_inference.core.errors import ConfigError
+from aitk_inference.core.errors import ConfigError, first_few
 
 # Never synced, whatever the ignore files say: VCS data, environments, caches.
 ALWAYS_SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__"})
@@ -127,9 +127,7 @@ def walk_project(
     unreadable: list[str] = []
     _walk(str(root), str(root), "", [], set(), files, unreadable, exclude, warn)
     if unreadable:
-        shown = ", ".join(unreadable[:10]) + (
-            f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else ""
-        )
+        shown = first_few(unreadable)
         raise ConfigError(
             f"Cannot read {'this file' if len(unreadable) == 1 else 'these files'} of the project: {shown}. "
             "Nothing was uploaded.",
