@@ -169,24 +169,28 @@ def test_the_next_marker_is_read_off_the_end_only_when_plainly_there() -> None:
     assert (_next_marker_at_end(escaped), parse_listing(escaped).next_marker) == ("", "a&b")
 
 
-async def test_listing_pages_are_followed(emulator: Emulator, target: ShareTarget) -> None:
+def two_pages(emulator: Emulator) -> list[str]:
+    """A folder "many" of 5,003 files (the service's page holds at most 5,000); their names."""
+    names = [f"f{i:05d}" for i in range(5003)]
     folder = share_dir(emulator) / "many"
     folder.mkdir(parents=True)
-    for i in range(5003):  # the service's page holds at most 5,000 entries
-        (folder / f"f{i:05d}").write_bytes(b"x")
+    for name in names:
+        (folder / name).write_bytes(b"x")
+    return names
+
+
+async def test_listing_pages_are_followed(emulator: Emulator, target: ShareTarget) -> None:
+    many = two_pages(emulator)
     async with open_share(target) as conn:
         listed = list(await conn.lean.list_dir("many"))
         assert conn.requests == 2
-    assert sorted(e.name for e in listed) == [f"f{i:05d}" for i in range(5003)]
+    assert sorted(e.name for e in listed) == many
 
 
 async def test_the_next_page_is_asked_for_before_this_one_is_parsed(
     emulator: Emulator, target: ShareTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = share_dir(emulator) / "many"
-    folder.mkdir(parents=True)
-    for i in range(5003):
-        (folder / f"f{i:05d}").write_bytes(b"x")
+    many = two_pages(emulator)
     events: list[str] = []
     ask, parse = lean_share.LeanShare._list_page, lean_share.parse_listing
 
@@ -201,23 +205,20 @@ async def test_the_next_page_is_asked_for_before_this_one_is_parsed(
     monkeypatch.setattr(lean_share.LeanShare, "_list_page", asking)
     monkeypatch.setattr(lean_share, "parse_listing", parsing)
     async with open_share(target) as conn:
-        assert len(list(await conn.lean.list_dir("many"))) == 5003
+        assert len(list(await conn.lean.list_dir("many"))) == len(many)
     assert events == ["ask first", "ask next", "parse", "parse"]
 
 
 async def test_a_wrong_quick_marker_is_dropped_for_the_parsed_one(
     emulator: Emulator, target: ShareTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = share_dir(emulator) / "many"
-    folder.mkdir(parents=True)
-    for i in range(5003):
-        (folder / f"f{i:05d}").write_bytes(b"x")
+    many = two_pages(emulator)
     monkeypatch.setattr(
         lean_share, "_next_marker_at_end", lambda body: "bogus" if b"</NextMarker>" in body else ""
     )
     async with open_share(target) as conn:
         listed = list(await conn.lean.list_dir("many"))
-    assert sorted(e.name for e in listed) == [f"f{i:05d}" for i in range(5003)]
+    assert sorted(e.name for e in listed) == many
 
 
 async def test_errors_are_the_sdks_exception_types_with_the_service_code(
