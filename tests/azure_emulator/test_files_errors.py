@@ -8,7 +8,9 @@ import hashlib
 import os
 import xml.etree.ElementTree as ET
 from email.utils import formatdate
+from pathlib import Path
 
+import pytest
 from azure.core import PipelineClient
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
@@ -17,6 +19,7 @@ from azure.core.rest import HttpRequest
 from azure.storage.fileshare._shared.authentication import SharedKeyCredentialPolicy
 from azure.storage.fileshare.aio import ShareServiceClient as AioShareServiceClient
 
+from tests.azure_emulator.files import service
 from tests.azure_emulator.files.recordings import Replayer
 from tests.azure_emulator.server import Emulator
 from tests.azure_emulator.storage_registry import get_registry
@@ -161,3 +164,35 @@ def test_create_file_with_a_structured_body_is_refused_not_stored(emulator: Emul
         "(the emulator does not implement x-ms-structured-body)"
     )
     assert _send(emulator, "GET", "/s/f")[0] == 404
+
+
+@pytest.mark.parametrize("delete_lands", ["before the write", "after the write"])
+def test_a_range_racing_a_delete_of_its_file_is_refused_404(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, delete_lands: str
+) -> None:
+    """A cancelled upload deletes its temporary file while ranges are still in flight. Whichever
+    lands first, the service answers the late range 404 ResourceNotFound (never 500), and the
+    deleted file stays deleted (the range does not bring its entry back)."""
+    get_registry(emulator).ensure_share(ACCOUNT, "s")
+    assert _send(emulator, "PUT", "/s/f", {"x-ms-type": "file", "x-ms-content-length": "16"})[0] == 201
+    real = service._hash_and_write
+    deletes: list[int] = []
+
+    def delete_while_writing(disk: Path, data: bytes, offset: int, sent: str | None) -> str:
+        # Runs on the emulator's worker thread while its loop is free: a real DELETE, over HTTP.
+        if delete_lands == "after the write":
+            md5 = real(disk, data, offset, sent)
+            deletes.append(_send(emulator, "DELETE", "/s/f")[0])
+            return md5
+        deletes.append(_send(emulator, "DELETE", "/s/f")[0])
+        return real(disk, data, offset, sent)
+
+    monkeypatch.setattr(service, "_hash_and_write", delete_while_writing)
+    range_headers = {"x-ms-range": "bytes=0-3", "x-ms-write": "update"}
+    status, headers, body = _send(emulator, "PUT", "/s/f?comp=range", range_headers, b"data")
+    assert deletes == [202]
+    assert (status, headers["x-ms-error-code"], _code(body)) == (404, "ResourceNotFound", "ResourceNotFound")
+    status, headers, _ = _send(emulator, "HEAD", "/s/f")
+    assert status == 404
+    listing = _send(emulator, "GET", "/s?restype=directory&comp=list")[2].decode("utf-8-sig")
+    assert "<Name>f</Name>" not in listing

@@ -591,7 +591,10 @@ class FileService:
             )
         write = ctx.request.headers.get("x-ms-write", "").lower()
         length = end - start + 1
-        size = disk.stat().st_size  # noqa: ASYNC240  # one stat, cheap
+        try:
+            size = disk.stat().st_size  # noqa: ASYNC240  # one stat, cheap
+        except FileNotFoundError:
+            raise self._gone(ctx) from None
         if end >= size:
             raise self._invalid_range(ctx)
         out = {**headers}
@@ -608,7 +611,10 @@ class FileService:
             sent = ctx.request.headers.get("Content-MD5")
             # Hash and write off the event loop (both release the GIL), so parallel range uploads
             # are hashed and written in parallel while the loop goes on decrypting the next bodies.
-            md5 = await asyncio.to_thread(_hash_and_write, disk, ctx.body, start, sent)
+            try:
+                md5 = await asyncio.to_thread(_hash_and_write, disk, ctx.body, start, sent)
+            except FileNotFoundError:
+                raise self._gone(ctx) from None
             if sent and sent != md5:
                 raise self._md5_mismatch(ctx)
             out["Content-MD5"] = md5
@@ -620,7 +626,10 @@ class FileService:
                     "InvalidHeaderValue",
                     "The value for one of the HTTP headers is not in the correct format. (Content-Length must be 0 for x-ms-write: clear)",
                 )
-            await asyncio.to_thread(_write, disk, bytes(length), start)
+            try:
+                await asyncio.to_thread(_write, disk, bytes(length), start)
+            except FileNotFoundError:
+                raise self._gone(ctx) from None
         else:
             raise self._fail(
                 ctx,
@@ -628,6 +637,10 @@ class FileService:
                 "InvalidHeaderValue",
                 "The value for one of the HTTP headers is not in the correct format. (x-ms-write)",
             )
+        if meta.entries.get(rel) is not entry:
+            # Deleted (or replaced) while the range was being written off the loop: the service
+            # orders the two, and answers this range as it answers any range to a missing file.
+            raise self._gone(ctx)
         now = self.store.clock.now()
         entry.last_write = entry.changed = entry.modified = now
         meta.put(rel, entry)
@@ -635,6 +648,10 @@ class FileService:
         out["x-ms-request-server-encrypted"] = "true"
         out["x-ms-file-last-write-time"] = iso_time(entry.last_write)
         return self._empty(201, out)
+
+    def _gone(self, ctx: RequestContext) -> ArmError:
+        """A range written to a file deleted while the request was in flight."""
+        return self._fail(ctx, 404, "ResourceNotFound", NOT_FOUND)
 
     def _file_headers(self, meta: ShareMeta, rel: str, entry: Entry) -> dict[str, str]:
         c = entry.content
