@@ -64,8 +64,62 @@ class Listing:
 
 def parse_listing(body: bytes) -> Listing:
     """An ``EnumerationResults`` body (with or without ``include=Etag``); names the service
-    percent-encoded (``Encoded="true"``, for characters XML cannot carry) are decoded. Children
-    are visited once each (no path lookups): this runs once per folder of the project."""
+    percent-encoded (``Encoded="true"``, for characters XML cannot carry) are decoded."""
+    plain = _parse_plain(body)
+    return plain if plain is not None else _parse_xml(body)
+
+
+# One entry as the service writes it for this client's listings (include=Etag): a name that
+# needs no XML escape, no percent-encoding and no control character (Azure Files refuses < and >
+# in names anyway), and the properties in the service's order. Anything else goes to the XML parser.
+_TEXT = rb"[^<>&\x00-\x1f]*"
+_PLAIN_ENTRY = re.compile(
+    rb"<(File|Directory)><Name>(" + _TEXT + rb")</Name>(?:<FileId>" + _TEXT + rb"</FileId>)?"
+    rb"(?:<Properties />|<Properties>(?:<Content-Length>([0-9]+)</Content-Length>)?"
+    rb"(?:<Etag>(" + _TEXT + rb")</Etag>)?</Properties>)</\1>"
+)
+_PLAIN_TAIL = re.compile(
+    rb"</Entries>(?:<NextMarker />|<NextMarker>(" + _TEXT + rb")</NextMarker>)</EnumerationResults>\s*"
+)
+
+
+def _parse_plain(body: bytes) -> Listing | None:
+    """The listing read with regular expressions (less than half the XML parser's CPU), or None
+    unless the whole ``Entries`` element and what follows it are in the plain shape; for a
+    well-formed body the answer is then exactly the XML parser's. Every folder of the project is
+    listed on every deploy, so this runs tens of thousands of times on a big tree."""
+    start = body.find(b"<Entries>")
+    end = body.rfind(b"</Entries>")
+    if start < 0 or end < start or body.rfind(b"<EnumerationResults", 0, start) < 0:
+        return None
+    tail = _PLAIN_TAIL.fullmatch(body, end)
+    if tail is None:
+        return None
+    entries: list[ListedEntry] = []
+    pos = start + len(b"<Entries>")
+    match = _PLAIN_ENTRY.match
+    try:
+        while pos < end:
+            found = match(body, pos)
+            if found is None:
+                return None
+            tag, name, size, etag = found.groups()
+            entries.append(
+                ListedEntry(
+                    name.decode(),
+                    tag == b"Directory",
+                    int(size) if size else 0,
+                    etag.decode() if etag else None,
+                )
+            )
+            pos = found.end()
+        return Listing(entries, tail.group(1).decode() if tail.group(1) else "")
+    except UnicodeDecodeError:
+        return None  # the XML parser says what is wrong with it
+
+
+def _parse_xml(body: bytes) -> Listing:
+    """Children are visited once each (no path lookups)."""
     root = ElementTree.fromstring(body)
     entries: list[ListedEntry] = []
     found = root.find("Entries")
@@ -200,11 +254,19 @@ class LeanShare:
     async def list_dir(self, folder: str) -> Iterator[ListedEntry]:
         """Every entry of ``folder`` with its size and ETag (all pages). A page's marker is read
         off its end first, so the service prepares the next page while this one is parsed."""
+        body = await self._list_page(folder, "")  # most folders are one page: no task for it
+        if not _next_marker_at_end(body):
+            page = parse_listing(body)
+            if not page.next_marker:
+                return iter(page.entries)
+        return await self._list_pages(folder, body)
+
+    async def _list_pages(self, folder: str, body: bytes) -> Iterator[ListedEntry]:
+        """The rest of a listing of several pages, from its first page's ``body``."""
         entries: list[ListedEntry] = []
-        page_task = asyncio.ensure_future(self._list_page(folder, ""))
+        page_task: asyncio.Future[bytes] | None = None
         try:
             while True:
-                body = await page_task
                 guess = _next_marker_at_end(body)
                 if guess:
                     page_task = asyncio.ensure_future(self._list_page(folder, guess))
@@ -212,16 +274,20 @@ class LeanShare:
                 page = parse_listing(body)
                 entries.extend(page.entries)
                 if page.next_marker != guess:  # the quick read was wrong (say, an escaped marker)
-                    page_task.cancel()
-                    await asyncio.gather(page_task, return_exceptions=True)
+                    if page_task is not None:
+                        page_task.cancel()
+                        await asyncio.gather(page_task, return_exceptions=True)
+                    page_task = None
                     if page.next_marker:
                         page_task = asyncio.ensure_future(self._list_page(folder, page.next_marker))
-                if not page.next_marker:
+                if page_task is None:
                     return iter(entries)
+                body = await page_task
+                page_task = None
         finally:
-            if not page_task.done():
+            if page_task is not None:  # a page asked for but not used: stop it, take its outcome
                 page_task.cancel()
-            await asyncio.gather(page_task, return_exceptions=True)
+                await asyncio.gather(page_task, return_exceptions=True)
 
     async def _list_page(self, folder: str, marker: str) -> bytes:
         query = [("restype", "directory"), ("comp", "list"), ("include", "Etag")]
