@@ -91,6 +91,13 @@ async def run(request: dict[str, Any]) -> dict[str, Any]:
         return {"files": len(files), "hash_wall": time.perf_counter() - started}
     if op == "raw_put":
         return await raw_put(project, request["name"], target)
+    if op == "delete_file":
+        from aitk_inference.core.sync.share import open_share
+
+        assert target is not None
+        async with open_share(target) as conn:
+            await conn.share.get_file_client(request["name"]).delete_file()
+        return {}
     raise ValueError(f"unknown op {op}")
 
 
