@@ -20,8 +20,8 @@ read from /proc. Figures (medians of ``--runs`` where repeated; first deploys ru
    upload (16 in flight, no hashing, no rename) of the same bytes, and peak RSS of each. Raw runs
    twice per round: over its last copy (same name, before the sync), and to a new name (after
    the sync; its previous copy is deleted just before the sync). Why: on a VM that hands freed
-   memory back to its host, the emulator's kernel spends 0.3-0.8 CPU-s more writing 200 MiB into
-   fresh page-cache pages than into pages just freed. Raw over its own copy frees and reuses its
+   memory back to its host, the emulator's kernel spends 0.4-0.9 CPU-s writing 200 MiB into
+   fresh page-cache pages, 0.1 into pages just freed (benchmarks/README.md). Raw over its own copy frees and reuses its
    pages at once; the sync writes a new temporary file, so it gets just-freed pages only if
    something was freed just before it (the deleted copy), as raw to a new name gets those the
    sync's rename freed. Without that, the sync alone paid for fresh pages.
