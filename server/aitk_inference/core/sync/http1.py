@@ -84,6 +84,10 @@ class _Connection(asyncio.Protocol):
         if response is not None:
             self.waiter.set_result(response)
 
+    def expecting_data(self) -> bool:
+        """Whether an answer is still being read (:class:`SocketTransport` stops reading when not)."""
+        return self.waiter is not None and not self.waiter.done()
+
     def eof_received(self) -> bool | None:
         self.keep = False
         return None  # close the transport

@@ -7,6 +7,7 @@ import asyncio
 import socket
 import ssl
 from collections import deque
+from collections.abc import Callable
 
 _READ_SIZE = 256 * 1024
 # Exceptions that mean "not now": the socket (or TLS, which must be offered the same bytes again)
@@ -29,6 +30,11 @@ class SocketTransport(asyncio.Transport):
         self._loop = loop
         self._sock = sock
         self._fd = sock.fileno()
+        # Over TLS, decrypted bytes may wait inside OpenSSL, where the selector cannot see them.
+        self._pending = sock.pending if isinstance(sock, ssl.SSLSocket) else None
+        # A protocol that says when it expects no more bytes (a whole answer came) saves the
+        # read that would fail with "would block" (a system call and, over TLS, an exception).
+        self._expecting: Callable[[], bool] = getattr(protocol, "expecting_data", lambda: True)
         self._protocol = protocol
         self._out: deque[bytes | memoryview] = deque()
         self._writer_on = False  # a writer callback is registered
@@ -99,6 +105,8 @@ class SocketTransport(asyncio.Transport):
                     self._close(None)
                     return
                 self._protocol.data_received(data)
+                if not self._expecting() and not (self._pending and self._pending()):
+                    break  # the selector is level-triggered: it calls again if more comes
         except ssl.SSLWantWriteError:
             self._read_needs_write = True  # rare (TLS post-handshake traffic): read on writable
             self._update_interest()
