@@ -361,3 +361,51 @@ async def test_a_failure_inside_the_protocol_closes_the_connection_with_it() -> 
     theirs.close()
     assert isinstance(exc, ValueError) and str(exc) == "a bug in the parser"
     assert ours.fileno() == -1  # closed
+
+
+class CountingSocket(socket.socket):
+    """A plain socket that counts reads, and reads that found nothing to read."""
+
+    reads = 0
+    would_block = 0
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self.reads += 1
+        try:
+            return super().recv(bufsize, flags)
+        except BlockingIOError:
+            self.would_block += 1
+            raise
+
+
+async def test_a_whole_answer_is_read_without_a_read_that_finds_nothing() -> None:
+    """Once the protocol expects no more bytes the transport stops reading (one system call
+    less per response); bytes that come later are still read, as the selector calls again."""
+    loop = asyncio.get_running_loop()
+    ours, theirs = socket.socketpair()
+    counting = CountingSocket(ours.family, ours.type, ours.proto, fileno=ours.detach())
+    counting.setblocking(False)
+    got = bytearray()
+    arrived = asyncio.Event()
+
+    class Answer(asyncio.Protocol):
+        def data_received(self, data: bytes) -> None:
+            got.extend(data)
+            arrived.set()
+
+        def expecting_data(self) -> bool:
+            return bytes(got) != b"whole answer"
+
+    transport = SocketTransport(loop, counting, Answer())
+    try:
+        theirs.sendall(b"whole answer")
+        await asyncio.wait_for(arrived.wait(), 5)
+        await asyncio.sleep(0.05)  # a transport reading on would have tried again by now
+        assert (bytes(got), counting.reads, counting.would_block) == (b"whole answer", 1, 0)
+        arrived.clear()
+        theirs.sendall(b" and more")
+        await asyncio.wait_for(arrived.wait(), 5)
+        assert bytes(got) == b"whole answer and more"
+    finally:
+        transport.close()
+        theirs.close()
